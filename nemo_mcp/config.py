@@ -1,0 +1,159 @@
+"""Settings and skill profiles.
+
+One :class:`Settings` object reads everything: command-line flags (passed in as
+overrides), ``NEMO_*`` environment variables, then defaults, in that order.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from nemo_mcp.errors import ConfigError
+
+DEFAULT_API_BASE = "https://mega-api-prod.nemovideo.ai"
+APP_NAME = "nemo_agent"
+
+SkillName = Literal["best-video-learn", "tutor-video", "video-making-ai", "video-skill-online", "chapter-generator"]
+Backend = Literal["cloud", "local"]
+Transport = Literal["stdio", "http"]
+
+
+@dataclass(frozen=True)
+class SkillProfile:
+    """One of the vendor's five skills: its attribution id and its headline workflow."""
+
+    source: SkillName
+    title: str
+    version: str
+    headline: str
+    description: str
+
+
+SKILLS: dict[str, SkillProfile] = {
+    p.source: p
+    for p in (
+        SkillProfile(
+            "best-video-learn",
+            "Best Video Learn",
+            "1.0.0",
+            "break this lecture into short learning segments with chapter titles and captions",
+            "Turn a long lecture into 3-5 minute learning segments with chapter titles and captions.",
+        ),
+        SkillProfile(
+            "tutor-video",
+            "Tutor Video",
+            "1.0.0",
+            "add chapter titles, highlight clicks, and insert a summary slide at the end",
+            "Polish a screen-recorded tutorial: chapter titles, highlights and a closing summary slide.",
+        ),
+        SkillProfile(
+            "video-making-ai",
+            "Video Making AI",
+            "1.0.0",
+            "cut out silences, add background music, and export as a 60-second highlight reel",
+            "Make a tight highlight reel: silences cut, background music, a target length.",
+        ),
+        SkillProfile(
+            "video-skill-online",
+            "Video Skill Online",
+            "1.0.0",
+            "trim the intro, add captions, and export for YouTube",
+            "Prepare a video for YouTube: trim the intro, add captions, export at 1920x1080.",
+        ),
+        SkillProfile(
+            "chapter-generator",
+            "Chapter Generator",
+            "1.0.0",
+            "generate chapters with timestamps and titles for my YouTube video",
+            "Generate YouTube chapters with timestamps and titles.",
+        ),
+    )
+}
+DEFAULT_SKILL: SkillName = "best-video-learn"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and any address in 127.0.0.0/8 or ``::1``."""
+    if not host:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_base(url: str) -> str:
+    """Validate a backend base URL: HTTPS, or plain HTTP to a loopback host only."""
+    parts = urlsplit(url.strip())
+    if parts.scheme == "https" and parts.hostname:
+        return url.strip().rstrip("/")
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return url.strip().rstrip("/")
+    raise ConfigError(
+        f"NEMO_API_BASE must be an https:// URL (plain http:// is allowed only for 127.0.0.1 or localhost); "
+        f"got {parts.scheme or 'no scheme'}://{parts.hostname or ''}. Fix the value or unset it to use "
+        f"{DEFAULT_API_BASE}."
+    )
+
+
+def default_home() -> Path:
+    return Path(platformdirs.user_data_dir("nemo-mcp", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob of nemo-mcp. Environment variables are the field names with ``NEMO_`` in front."""
+
+    model_config = SettingsConfigDict(env_prefix="NEMO_", extra="ignore", validate_default=True)
+
+    token: SecretStr | None = Field(default=None, description="Your own NemoVideo token (else a free anonymous one).")
+    api_base: str = Field(default=DEFAULT_API_BASE, description="Backend base URL.")
+    home: Path = Field(
+        default_factory=default_home,
+        validation_alias=AliasChoices("NEMO_MCP_HOME", "home"),
+        description="Folder for the state store (tokens, projects, renders).",
+    )
+    skill: SkillName = Field(default=DEFAULT_SKILL, description="Skill profile sent as X-Skill-Source.")
+    skill_version: str | None = Field(default=None, description="Override of X-Skill-Version.")
+    skill_platform: str | None = Field(default=None, description="Override of the detected X-Skill-Platform.")
+    backend: Backend = Field(default="cloud", description="cloud (NemoVideo) or local (embedded ffmpeg engine).")
+    language: str = Field(default="en", description="Language code for new projects.")
+    upload_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Extra folders uploads may read from (os.pathsep-separated in the env)."
+    )
+    download_dir: Path | None = Field(default=None, description="Default folder for downloaded exports.")
+    sse_idle_timeout: float = Field(default=300.0, gt=0, description="Seconds without bytes before a stream is dead.")
+    sse_total_timeout: float = Field(default=900.0, gt=0, description="Total cap of one edit stream (15 minutes).")
+    max_event_bytes: int = Field(default=4 * 1024 * 1024, gt=1024, description="Largest SSE line or event accepted.")
+    request_timeout: float = Field(default=60.0, gt=0, description="Timeout of ordinary requests.")
+    debug: bool = Field(default=False, description="Verbose logs on stderr (tokens stay redacted).")
+
+    @field_validator("api_base")
+    @classmethod
+    def _check_base(cls, value: str) -> str:
+        return check_api_base(value)
+
+    @field_validator("upload_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p for p in value.split(os.pathsep) if p.strip()]
+        return value
+
+    @property
+    def profile(self) -> SkillProfile:
+        return SKILLS[self.skill]
+
+    @property
+    def store_path(self) -> Path:
+        return self.home / "state.sqlite3"
