@@ -1,0 +1,349 @@
+"""Saving an exported video from a URL onto the user's disk.
+
+The URL comes from the backend, and a backend (or whoever controls a redirect) must not be
+able to make us fetch the cloud metadata service, reach the user's LAN, receive our token on
+a foreign host, fill the disk, or leave half-written files. So :func:`download_to_file`:
+
+- follows redirects itself (at most ``max_redirects``), re-checking every hop: HTTPS only
+  (plain HTTP only to loopback, for the local engine); for the cloud, never to a private,
+  loopback, link-local, multicast, reserved or unspecified address, whether written as an IP
+  or reached through DNS;
+- sends ``Authorization`` only to the API origin (same scheme, host and port) and strips it,
+  and cookies, from every other hop: signed CDN links need no credentials;
+- caps the size from ``Content-Length`` up front and by counting bytes while streaming;
+- writes ``.nemo-*.part`` in the destination folder, fsyncs it, then moves it into place,
+  and deletes it on any failure, cancellation included;
+- names the file from ``filename`` (sanitised), never from the URL, and refuses to replace an
+  existing file unless ``overwrite=True`` (refusing rather than inventing "name (1).mp4", so the
+  caller always knows which path holds the export).
+
+Known limit: hostnames are resolved for the check and again by httpx on connect, so a DNS
+server answering differently the second time (rebinding) is not caught here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import re
+import socket
+import tempfile
+import unicodedata
+from collections.abc import Awaitable, Callable, Sequence
+from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
+
+import anyio
+import httpx
+
+from nemo_mcp.config import is_loopback_host
+from nemo_mcp.errors import DownloadRefused, TransportError
+
+GiB = 1024**3
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+ProgressCallback = Callable[[int, int | None], Awaitable[None]]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
+_PROGRESS_STEP = 1024 * 1024
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_WINDOWS_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to, through the system resolver."""
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def ip_literal(host: str) -> IPv4Address | IPv6Address | None:
+    """The address if ``host`` is an IP literal, including forms like ``2130706433`` or ``0x7f.1``.
+
+    Those legacy IPv4 spellings are accepted by ``inet_aton`` and so by most resolvers.
+    """
+    text = host.strip("[]").rstrip(".")
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    if text and re.fullmatch(r"[0-9a-fA-FxX.]+", text) and any(c.isdigit() for c in text):
+        try:
+            return IPv4Address(socket.inet_aton(text))
+        except OSError:
+            return None
+    return None
+
+
+def is_public_address(ip: IPv4Address | IPv6Address) -> bool:
+    """True only for globally routable unicast addresses (IPv4 embedded in IPv6 is judged as IPv4)."""
+    if isinstance(ip, IPv6Address):
+        embedded = (
+            ip.ipv4_mapped or ip.sixtofour or (IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+        )
+        if embedded is not None:
+            return is_public_address(embedded)
+    blocked = ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
+    return ip.is_global and not blocked and not ip.is_unspecified
+
+
+def safe_filename(name: str, *, default: str = "export.mp4") -> str:
+    """``name`` reduced to a plain file name: no folders, no leading dots, no control characters."""
+    base = re.split(r"[/\\]", name)[-1]
+    base = "".join("_" if c in '<>:"|?*' else c for c in base if unicodedata.category(c) not in ("Cc", "Cf"))
+    # Leading dots would hide the file (or be "..");  Windows drops trailing dots and spaces.
+    base = base.strip().lstrip(".").strip().rstrip(". ")
+    if not base:
+        return default
+    stem, dot, suffix = base.rpartition(".") if "." in base else (base, "", "")
+    if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
+        base = "_" + base
+    if len(base.encode()) > 200:  # most filesystems stop at 255 bytes; leave room for " (1)" and friends
+        keep = (dot + suffix)[:20]
+        base = base.encode()[: 200 - len(keep.encode())].decode(errors="ignore") + keep
+    return base
+
+
+def _where(url: httpx.URL) -> str:
+    """Scheme, host and port only: paths and query strings of signed links carry secrets."""
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int]:
+    return url.scheme, url.host.lower().rstrip("."), url.port or {"https": 443, "http": 80}.get(url.scheme, 0)
+
+
+def _parse(url: str | httpx.URL) -> httpx.URL:
+    if isinstance(url, str) and any(unicodedata.category(c) == "Cc" for c in url):
+        raise DownloadRefused("The download link contains control characters, so it was not followed.")
+    try:
+        return httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        raise DownloadRefused("The download link is not a valid URL, so it was not followed.") from None
+
+
+async def _check_hop(url: httpx.URL, *, allow_loopback_http: bool, resolve: Resolver) -> None:
+    where = _where(url)
+    host = url.raw_host.decode("ascii", errors="replace").rstrip(".")
+    if url.userinfo:
+        raise DownloadRefused(
+            f"The download link to {where} embeds a user name or password; it was not followed."
+        )
+    if url.scheme == "http" and allow_loopback_http and is_loopback_host(host):
+        return
+    if url.scheme != "https" or not host:
+        raise DownloadRefused(
+            f"The download link {url.scheme}://{url.host} is not HTTPS; downloads use https:// only "
+            "(plain http:// only from the local engine on 127.0.0.1). Ask the backend for a fresh export link."
+        )
+    if allow_loopback_http:  # the local engine: its links are its own business
+        return
+    refusal = (
+        f"The download link to {where} leads to a private, loopback or link-local network address "
+        "({}), which cloud downloads never reach, to protect this machine and its network. If the link is "
+        "genuine, open it in a browser instead."
+    )
+    if is_loopback_host(host):
+        raise DownloadRefused(refusal.format(host))
+    literal = ip_literal(host)
+    if literal is not None:
+        if not is_public_address(literal):
+            raise DownloadRefused(refusal.format(literal))
+        return
+    try:
+        addresses = list(await resolve(host, url.port or 443))
+    except OSError as exc:
+        raise TransportError(
+            f"Could not resolve {where} ({type(exc).__name__}). Check the connection."
+        ) from None
+    if not addresses:
+        raise TransportError(f"Could not resolve {where}. Check the connection.")
+    for address in addresses:
+        ip = ip_literal(address)
+        if ip is None or not is_public_address(ip):
+            raise DownloadRefused(refusal.format(address))
+
+
+def _prepare_target(dest_dir: Path, filename: str, *, overwrite: bool) -> tuple[Path, Path]:
+    folder = Path(dest_dir).expanduser()
+    if not folder.is_dir():
+        raise DownloadRefused(
+            f"The download folder {folder} does not exist or is not a folder. Create it or choose another folder."
+        )
+    folder = folder.resolve()
+    target = folder / safe_filename(filename)
+    if not overwrite and os.path.lexists(target):
+        raise _exists_refusal(target)
+    return folder, target
+
+
+def _exists_refusal(target: Path) -> DownloadRefused:
+    return DownloadRefused(
+        f"{target} already exists, so the download was not saved over it. Pass overwrite=True to replace it, "
+        "or choose another filename."
+    )
+
+
+def _publish(tmp: Path, target: Path, *, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, target)
+        return
+    try:
+        os.link(tmp, target)  # atomic no-clobber: fails if the name appeared while we downloaded
+    except FileExistsError:
+        raise _exists_refusal(target) from None
+    except OSError:  # a filesystem without hard links
+        if os.path.lexists(target):
+            raise _exists_refusal(target) from None
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not possible on Windows; durability there is best effort
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+async def _save(
+    response: httpx.Response,
+    folder: Path,
+    target: Path,
+    *,
+    max_bytes: int,
+    overwrite: bool,
+    on_progress: ProgressCallback | None,
+) -> Path:
+    where = _where(response.request.url)
+    too_big = DownloadRefused(
+        f"The download from {where} is larger than the {max_bytes / 1_048_576:.0f} MB limit, so it was stopped "
+        "and nothing was saved. Raise max_bytes if the file is expected to be that large."
+    )
+    length = response.headers.get("content-length", "")
+    total = int(length) if length.isdigit() else None
+    if total is not None and total > max_bytes:
+        raise too_big
+    fd, name = tempfile.mkstemp(dir=folder, prefix=".nemo-", suffix=".part")
+    tmp = Path(name)
+    received = reported = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in response.aiter_bytes():
+                received += len(chunk)
+                if received > max_bytes:
+                    raise too_big
+                out.write(chunk)  # page-cache writes are quick; the slow fsync goes to a thread below
+                if on_progress is not None and received - reported >= _PROGRESS_STEP:
+                    reported = received
+                    await on_progress(received, total)
+            identity = response.headers.get("content-encoding", "identity").lower() == "identity"
+            if identity and total is not None and received != total:
+                raise TransportError(
+                    f"The connection to {where} ended after {received} of {total} bytes. Run the download again."
+                )
+            out.flush()
+            await anyio.to_thread.run_sync(os.fsync, out.fileno())
+        _publish(tmp, target, overwrite=overwrite)
+        _fsync_dir(folder)
+    except httpx.RequestError as exc:
+        _discard(tmp)
+        raise TransportError(
+            f"The download from {where} broke off ({type(exc).__name__}); nothing was saved. Run it again."
+        ) from None
+    except OSError as exc:
+        _discard(tmp)
+        raise DownloadRefused(
+            f"Could not save the download in {folder} ({exc.strerror or exc}). Free some space or choose "
+            "another folder."
+        ) from None
+    except BaseException:  # refusals, cancellation, errors raised by on_progress
+        _discard(tmp)
+        raise
+    if on_progress is not None and reported != received:
+        await on_progress(received, total)
+    return target
+
+
+def _discard(tmp: Path) -> None:
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+
+
+async def download_to_file(
+    client: httpx.AsyncClient,
+    url: str,
+    dest_dir: Path,
+    *,
+    filename: str,
+    auth_header: str | None,
+    api_origin: str | None,
+    allow_loopback_http: bool,
+    max_bytes: int = 4 * GiB,
+    overwrite: bool = False,
+    on_progress: ProgressCallback | None = None,
+    max_redirects: int = 5,
+    resolve: Resolver = system_resolve,
+) -> Path:
+    """Download ``url`` into ``dest_dir / safe_filename(filename)`` and return that path.
+
+    Raises :class:`DownloadRefused` when a rule forbids the download (or the file cannot be
+    written) and :class:`TransportError` when the network fails. Nothing is left in
+    ``dest_dir`` unless the whole body arrived.
+    """
+    folder, target = _prepare_target(dest_dir, filename, overwrite=overwrite)
+    api = _origin(_parse(api_origin)) if api_origin else None
+    current = _parse(url)
+    redirects = 0
+    while True:
+        await _check_hop(current, allow_loopback_http=allow_loopback_http, resolve=resolve)
+        request = client.build_request("GET", current)
+        if api is None or _origin(current) != api:
+            for name in _CREDENTIAL_HEADERS:  # client-wide defaults must not ride along to a foreign host
+                request.headers.pop(name, None)
+        elif auth_header:
+            request.headers["Authorization"] = auth_header
+        try:
+            response = await client.send(request, stream=True, follow_redirects=False, auth=None)
+        except httpx.RequestError as exc:
+            raise TransportError(
+                f"Could not download from {_where(current)} ({type(exc).__name__}). Check the connection and "
+                "run the download again."
+            ) from None
+        try:
+            if response.status_code in _REDIRECTS:
+                redirects += 1
+                if redirects > max_redirects:
+                    raise DownloadRefused(
+                        f"The download link redirected more than {max_redirects} times, so it was abandoned. "
+                        "Ask the backend for a fresh export link."
+                    )
+                location = response.headers.get("location")
+                if not location:
+                    raise TransportError(
+                        f"{_where(current)} sent a redirect without a Location. Try again later."
+                    )
+                current = _parse(current.join(_parse(location)))
+                continue
+            if response.status_code != 200:
+                raise TransportError(
+                    f"{_where(current)} answered HTTP {response.status_code} to the download; the link may have "
+                    "expired. Export again to get a fresh link."
+                )
+            return await _save(
+                response, folder, target, max_bytes=max_bytes, overwrite=overwrite, on_progress=on_progress
+            )
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()

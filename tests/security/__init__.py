@@ -1,0 +1,1 @@
+"""Security tests: what may be uploaded and how downloads are saved."""
