@@ -56,7 +56,7 @@ class UploadSource(Protocol):
     """A local file that passed the upload policy (see :mod:`nemo_mcp.files`)."""
 
     @property
-    def display_name(self) -> str: ...
+    def name(self) -> str: ...
 
     @property
     def size(self) -> int: ...
@@ -74,7 +74,7 @@ class PathSource:
     path: Path
 
     @property
-    def display_name(self) -> str:
+    def name(self) -> str:
         return self.path.name
 
     @property
@@ -120,7 +120,7 @@ class MultipartUpload(httpx.AsyncByteStream):
         self._heads = [
             (
                 f"--{self.boundary}\r\n"
-                f'Content-Disposition: form-data; name="{field}"; filename="{_quote_filename(s.display_name)}"\r\n'
+                f'Content-Disposition: form-data; name="{field}"; filename="{_quote_filename(s.name)}"\r\n'
                 f"Content-Type: {s.mime_type}\r\n\r\n"
             ).encode()
             for s in self._sources
@@ -148,7 +148,7 @@ class MultipartUpload(httpx.AsyncByteStream):
                         # The file shrank after it was checked: never send a short body
                         # under a Content-Length that promised more.
                         raise TransportError(
-                            f"{source.display_name} changed while it was being uploaded; upload it again."
+                            f"{source.name} changed while it was being uploaded; upload it again."
                         )
                     remaining -= len(chunk)
                     sent += len(chunk)
@@ -284,6 +284,7 @@ class NemoClient:
         sleep: Sleep = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
         max_attempts: int = 4,
+        resolve: Callable[[str, int], Awaitable[list[str]]] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.profile = profile
@@ -294,6 +295,8 @@ class NemoClient:
         self._sleep = sleep
         self._clock = clock
         self._max_attempts = max_attempts
+        #: Host-name resolver used by the download policy (injectable for tests).
+        self.resolve = resolve
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=15.0),
@@ -560,4 +563,5 @@ class NemoClient:
             allow_loopback_http=local,
             overwrite=overwrite,
             on_progress=on_progress,
+            **({"resolve": self.resolve} if self.resolve else {}),
         )

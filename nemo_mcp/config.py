@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     sse_total_timeout: float = Field(default=900.0, gt=0, description="Total cap of one edit stream (15 minutes).")
     max_event_bytes: int = Field(default=4 * 1024 * 1024, gt=1024, description="Largest SSE line or event accepted.")
     request_timeout: float = Field(default=60.0, gt=0, description="Timeout of ordinary requests.")
+    heartbeat_interval: float = Field(
+        default=15.0, gt=0, description="Seconds of silence before a 'still working' progress line."
+    )
     debug: bool = Field(default=False, description="Verbose logs on stderr (tokens stay redacted).")
 
     @field_validator("api_base")

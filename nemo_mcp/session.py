@@ -98,8 +98,8 @@ class SessionManager:
         self.api_base = (api_base or settings.api_base).rstrip("/")
         self.backend = backend_key(settings, self.api_base)
         self.store = store or Store(settings.store_path)
-        self._sleep = sleep
-        self._clock = clock
+        self.sleep = sleep
+        self.clock = clock
         self.client = client or NemoClient(
             base_url=self.api_base,
             profile=settings.profile,
@@ -146,7 +146,7 @@ class SessionManager:
         if self.settings.token is not None:
             return self.settings.token
         stored = self.store.get_token(self.backend)
-        if stored is not None and not stored.expired(self._clock()):
+        if stored is not None and not stored.expired(self.clock()):
             return stored.token
         return await self._acquire_token(stale=stored.token if stored else None)
 
@@ -154,7 +154,7 @@ class SessionManager:
         async with self._token_lock:
             # Another call may have refreshed it while this one waited for the lock.
             current = self.store.get_token(self.backend)
-            if current is not None and not current.expired(self._clock()) and current.token != stale:
+            if current is not None and not current.expired(self.clock()) and current.token != stale:
                 return current.token
             try:
                 grant = await self.client.acquire_token()
@@ -162,7 +162,7 @@ class SessionManager:
                 self.client.client_id = self.store.replace_client_id()
                 grant = await self.client.acquire_token()
             except RateLimited as exc:
-                await self._sleep(self._retry_delay(exc))
+                await self.sleep(self._retry_delay(exc))
                 try:
                     grant = await self.client.acquire_token()
                 except RateLimited:
@@ -232,7 +232,7 @@ class SessionManager:
                 done.add("rate")
                 delay = self._retry_delay(exc)
                 log.info("rate limited; retrying once in %.0f s", delay)
-                await self._sleep(delay)
+                await self.sleep(delay)
             except MissingClientId:
                 if "client" in done:
                     raise
@@ -419,7 +419,8 @@ class SessionManager:
             )
             raise
         if status.id and status.id != render_id:
-            # The backend chose its own id: keep that one (and forget the provisional one).
+            # The backend chose its own id: keep that one and forget the provisional one.
+            self.store.delete_render(self.backend, render_id)
             record = RenderRecord(
                 render_id=status.id, backend=self.backend, session_id=sid, status=status.status
             )
@@ -464,7 +465,7 @@ class SessionManager:
         notes: Notes | None = None,
     ) -> tuple[RenderRecord, RenderStatus, bool]:
         """Poll until the render finishes or ``wait_seconds`` pass; returns (record, status, finished)."""
-        deadline = self._clock() + wait_seconds
+        deadline = self.clock() + wait_seconds
         attempt = 0
         history: list[tuple[float, float]] = []
         status = RenderStatus(id=record.render_id, status="pending")
@@ -477,15 +478,15 @@ class SessionManager:
         while True:
             if not first:
                 delay = self.next_poll_delay(attempt, history)
-                remaining = deadline - self._clock()
+                remaining = deadline - self.clock()
                 if remaining <= 0:
                     return record, status, False
-                await self._sleep(min(delay, remaining))
+                await self.sleep(min(delay, remaining))
                 attempt += 1
             first = False
             status = await self.call(poll, notes=notes)
             record = self._record_status(record, status)
-            now = self._clock()
+            now = self.clock()
             if status.progress > 0 and not math.isnan(status.progress):
                 history.append((now, status.progress))
             if on_progress is not None:

@@ -311,6 +311,10 @@ class Store:
             )
         return rec
 
+    def delete_render(self, backend: str, render_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM renders WHERE backend = ? AND render_id = ?", (backend, render_id))
+
     def get_render(self, backend: str, render_id: str) -> RenderRecord | None:
         with self._lock:
             row = self._db.execute(
