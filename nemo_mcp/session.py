@@ -21,7 +21,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -334,7 +334,7 @@ class SessionManager:
 
     async def upload_files(
         self,
-        sources: list[UploadSource],
+        sources: Sequence[UploadSource],
         session_id: str | None,
         *,
         on_progress: ProgressFn | None = None,
