@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +45,6 @@ captions" rather than "make it better"). Shorter source clips process faster.
 - get_timeline shows the tracks; check_credits explains the balance.
 - Keep tokens, ids and raw JSON out of the chat: describe results in words.
 - A long export returns a render_id: call export_video again with it to keep waiting."""
-
 
 
 @dataclass
@@ -155,9 +154,7 @@ def _fail(exc: BaseException) -> ToolError:
 class Progress:
     """Monotonic MCP progress with a 'still working' line after each quiet stretch."""
 
-    def __init__(
-        self, ctx: Ctx, *, quiet_after: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, ctx: Ctx, *, quiet_after: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ctx = ctx
         self._n = 0.0
         self._clock = clock
