@@ -15,7 +15,7 @@ import logging
 import mimetypes
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -404,7 +404,7 @@ class NemoClient:
     @contextlib.asynccontextmanager
     async def stream_edit(
         self, token: SecretStr, session_id: str, text: str
-    ) -> AsyncIterator[AsyncIterator[Event]]:
+    ) -> AsyncIterator[AsyncGenerator[Event, None]]:
         """``POST /run_sse``: yields the decoded event stream of one instruction.
 
         Leaving the ``async with`` block (normally, by error or by cancellation) closes the
@@ -549,7 +549,7 @@ class NemoClient:
     ) -> Path:
         """Stream a finished render to ``dest_dir/filename`` under the download policy."""
         from nemo_mcp.config import is_loopback_host
-        from nemo_mcp.download import download_to_file
+        from nemo_mcp.download import download_to_file, system_resolve
 
         base_host = httpx.URL(self.base_url).host
         local = self.base_url.startswith("http://") and is_loopback_host(base_host)
@@ -563,5 +563,5 @@ class NemoClient:
             allow_loopback_http=local,
             overwrite=overwrite,
             on_progress=on_progress,
-            **({"resolve": self.resolve} if self.resolve else {}),
+            resolve=self.resolve or system_resolve,
         )

@@ -8,6 +8,7 @@ text says what happened and what to do next — never a stack trace, raw JSON or
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -574,8 +575,12 @@ async def _run_edit(
     streamed = False  # whether the current turn's text already went out as fragments
     async with anyio.create_task_group() as tg:
         tg.start_soon(progress.keepalive)
-        async with mgr.stream_edit(instruction, sid, notes=notes) as (sid, events):
-            async for event in events:
+        # aclosing: a `break` on an error frame finalises the decoder at once.
+        async with (
+            mgr.stream_edit(instruction, sid, notes=notes) as (sid, stream),
+            contextlib.aclosing(stream) as stream_events,
+        ):
+            async for event in stream_events:
                 reply.feed(event)
                 match event:
                     case Text(partial=True):

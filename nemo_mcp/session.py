@@ -21,7 +21,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -370,12 +370,12 @@ class SessionManager:
     @contextlib.asynccontextmanager
     async def stream_edit(
         self, instruction: str, session_id: str | None, *, notes: Notes | None = None
-    ) -> AsyncIterator[tuple[str, AsyncIterator[Event]]]:
+    ) -> AsyncIterator[tuple[str, AsyncGenerator[Event, None]]]:
         """Open the edit stream (recoveries apply until the stream starts) and yield its events."""
         stack = contextlib.AsyncExitStack()
         async with stack:
 
-            async def op(token: SecretStr, sid: str | None) -> tuple[str, AsyncIterator[Event]]:
+            async def op(token: SecretStr, sid: str | None) -> tuple[str, AsyncGenerator[Event, None]]:
                 assert sid is not None
                 events = await stack.enter_async_context(self.client.stream_edit(token, sid, instruction))
                 return sid, events
