@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from nemo_mcp import __version__
-from nemo_mcp.config import SKILLS
+from nemo_mcp.config import SKILLS, Settings
 from nemo_mcp.errors import NemoError
 
 EPILOG = """\
@@ -48,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--transport", choices=["stdio", "http"], default=None, help="stdio (default) or http")
     p.add_argument("--host", default=None, help="address to bind for http (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None, help="port for http (default 8765) or local-backend")
+    p.add_argument(
+        "--port", type=int, default=None, help="port for http (default 8765) or local-backend (8766)"
+    )
     p.add_argument(
         "--backend", choices=["cloud", "local"], default=None, help="cloud (NemoVideo) or local (ffmpeg)"
     )
@@ -69,9 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _settings(args: argparse.Namespace) -> Any:
-    from nemo_mcp.config import Settings
-
+def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     for flag, name in (
         ("backend", "backend"),
@@ -84,6 +83,8 @@ def _settings(args: argparse.Namespace) -> Any:
             overrides[name] = value
     if args.home:
         overrides["home"] = args.home
+    if args.port is not None and args.command == "serve":
+        overrides["port"] = args.port
     return Settings(**overrides)
 
 
@@ -113,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(bool(settings.debug))
     try:
         if args.command == "serve":
-            return _serve(args, settings)
+            return _serve(settings)
         if args.command == "local-backend":
             from nemo_mcp.local.app import run_forever
 
@@ -122,11 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "doctor":
             from nemo_mcp.doctor import run_doctor
 
-            return run_doctor(settings)
+            return int(run_doctor(settings))
         if args.command == "demo":
             from nemo_mcp.demo import run_demo
 
-            return run_demo(settings, out=args.out)
+            return int(run_demo(settings, out=args.out))
     except NemoError as exc:
         print(f"nemo-mcp: {exc}", file=sys.stderr)
         return 1
@@ -135,20 +136,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _serve(args: argparse.Namespace, settings: Any) -> int:
+def _serve(settings: Settings) -> int:
     import anyio
 
     from nemo_mcp.server import build_server
 
     mcp = build_server(settings)
     _setup_logging(bool(settings.debug))  # MCPServer() configures the root logger; put ours back
-    if (args.transport or "stdio") == "stdio":
+    if settings.transport == "stdio":
         anyio.run(mcp.run_stdio_async)
         return 0
     from nemo_mcp.transport import serve_http
 
-    token = args.auth_token or os.environ.get("NEMO_MCP_AUTH_TOKEN")
-    anyio.run(
-        lambda: serve_http(mcp, host=args.host or "127.0.0.1", port=args.port or 8765, auth_token=token)
-    )
+    token = settings.mcp_auth_token.get_secret_value() if settings.mcp_auth_token else None
+    anyio.run(lambda: serve_http(mcp, host=settings.host, port=settings.port, auth_token=token))
     return 0

@@ -22,7 +22,9 @@ from nemo_mcp.errors import ConfigError
 DEFAULT_API_BASE = "https://mega-api-prod.nemovideo.ai"
 APP_NAME = "nemo_agent"
 
-SkillName = Literal["best-video-learn", "tutor-video", "video-making-ai", "video-skill-online", "chapter-generator"]
+SkillName = Literal[
+    "best-video-learn", "tutor-video", "video-making-ai", "video-skill-online", "chapter-generator"
+]
 Backend = Literal["cloud", "local"]
 Transport = Literal["stdio", "http"]
 
@@ -116,7 +118,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NEMO_", extra="ignore", validate_default=True)
 
-    token: SecretStr | None = Field(default=None, description="Your own NemoVideo token (else a free anonymous one).")
+    token: SecretStr | None = Field(
+        default=None, description="Your own NemoVideo token (else a free anonymous one)."
+    )
     api_base: str = Field(default=DEFAULT_API_BASE, description="Backend base URL.")
     home: Path = Field(
         default_factory=default_home,
@@ -126,16 +130,33 @@ class Settings(BaseSettings):
     skill: SkillName = Field(default=DEFAULT_SKILL, description="Skill profile sent as X-Skill-Source.")
     skill_version: str | None = Field(default=None, description="Override of X-Skill-Version.")
     skill_platform: str | None = Field(default=None, description="Override of the detected X-Skill-Platform.")
-    backend: Backend = Field(default="cloud", description="cloud (NemoVideo) or local (embedded ffmpeg engine).")
+    backend: Backend = Field(
+        default="cloud", description="cloud (NemoVideo) or local (embedded ffmpeg engine)."
+    )
     language: str = Field(default="en", description="Language code for new projects.")
     upload_roots: Annotated[list[Path], NoDecode] = Field(
-        default_factory=list, description="Extra folders uploads may read from (os.pathsep-separated in the env)."
+        default_factory=list,
+        description="Extra folders uploads may read from (os.pathsep-separated in the env).",
     )
     download_dir: Path | None = Field(default=None, description="Default folder for downloaded exports.")
-    sse_idle_timeout: float = Field(default=300.0, gt=0, description="Seconds without bytes before a stream is dead.")
-    sse_total_timeout: float = Field(default=900.0, gt=0, description="Total cap of one edit stream (15 minutes).")
-    max_event_bytes: int = Field(default=4 * 1024 * 1024, gt=1024, description="Largest SSE line or event accepted.")
+    sse_idle_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds without bytes before a stream is dead."
+    )
+    sse_total_timeout: float = Field(
+        default=900.0, gt=0, description="Total cap of one edit stream (15 minutes)."
+    )
+    max_event_bytes: int = Field(
+        default=4 * 1024 * 1024, gt=1024, description="Largest SSE line or event accepted."
+    )
     request_timeout: float = Field(default=60.0, gt=0, description="Timeout of ordinary requests.")
+    transport: Transport = Field(default="stdio", description="stdio (what MCP hosts launch) or http.")
+    host: str = Field(default="127.0.0.1", description="Address the HTTP transport binds.")
+    port: int = Field(default=8765, ge=0, le=65535, description="Port of the HTTP transport.")
+    mcp_auth_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NEMO_MCP_AUTH_TOKEN", "mcp_auth_token"),
+        description="Bearer token HTTP clients must send to this server (required off loopback).",
+    )
     heartbeat_interval: float = Field(
         default=15.0, gt=0, description="Seconds of silence before a 'still working' progress line."
     )
