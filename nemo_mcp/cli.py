@@ -144,7 +144,9 @@ def _serve(settings: Settings) -> int:
     mcp = build_server(settings)
     _setup_logging(bool(settings.debug))  # MCPServer() configures the root logger; put ours back
     if settings.transport == "stdio":
-        anyio.run(mcp.run_stdio_async)
+        from nemo_mcp.stdio import run_stdio
+
+        anyio.run(run_stdio, mcp)
         return 0
     from nemo_mcp.transport import serve_http
 

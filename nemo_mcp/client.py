@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
+from urllib.parse import quote
 
 import anyio
 import httpx
@@ -30,6 +31,7 @@ from nemo_mcp import __version__
 from nemo_mcp.config import APP_NAME, SkillProfile
 from nemo_mcp.errors import (
     APIError,
+    BadInput,
     MissingClientId,
     RateLimited,
     ServerError,
@@ -261,6 +263,13 @@ def _parse(model: type[M], payload: Any) -> M:
         ) from None
 
 
+def _seg(value: str) -> str:
+    """One URL path segment: ids are quoted whole, so '../x' or '?' cannot reach another endpoint."""
+    if not value or value in (".", "..") or len(value) > 256:
+        raise BadInput(f"{value[:40]!r} is not a valid id. Use an id from list_projects or a tool result.")
+    return quote(value, safe="")
+
+
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ServerError):
         return exc.transient
@@ -347,6 +356,10 @@ class NemoClient:
             except httpx.TimeoutException:
                 raise TransportError(
                     "The video backend did not answer in time. Try again in a moment."
+                ) from None
+            except httpx.InvalidURL:
+                raise BadInput(
+                    "A value in the request cannot be part of a URL; check the ids passed."
                 ) from None
             except httpx.TransportError as exc:
                 raise TransportError(
@@ -471,7 +484,7 @@ class NemoClient:
         body = MultipartUpload(sources, on_progress=on_progress)
         data = await self._call(
             "POST",
-            f"/api/upload-video/{APP_NAME}/me/{session_id}",
+            f"/api/upload-video/{APP_NAME}/me/{_seg(session_id)}",
             token=token,
             retry=True,
             content=body,
@@ -484,7 +497,7 @@ class NemoClient:
         """Upload by URL: the backend fetches the files itself."""
         data = await self._call(
             "POST",
-            f"/api/upload-video/{APP_NAME}/me/{session_id}",
+            f"/api/upload-video/{APP_NAME}/me/{_seg(session_id)}",
             token=token,
             json={"urls": list(urls), "source_type": "url"},
         )
@@ -496,7 +509,7 @@ class NemoClient:
 
     async def get_state(self, token: SecretStr, session_id: str) -> SessionState:
         data = await self._call(
-            "GET", f"/api/state/{APP_NAME}/me/{session_id}/latest", token=token, retry=True
+            "GET", f"/api/state/{APP_NAME}/me/{_seg(session_id)}/latest", token=token, retry=True
         )
         return _parse(SessionState, data)
 
@@ -529,12 +542,12 @@ class NemoClient:
         return status if status.id else status.model_copy(update={"id": render_id})
 
     async def get_render(self, token: SecretStr, render_id: str) -> RenderStatus:
-        data = await self._call("GET", f"/api/render/proxy/lambda/{render_id}", token=token, retry=True)
+        data = await self._call("GET", f"/api/render/proxy/lambda/{_seg(render_id)}", token=token, retry=True)
         status = _parse(RenderStatus, data)
         return status if status.id else status.model_copy(update={"id": render_id})
 
     async def cancel_render(self, token: SecretStr, render_id: str) -> RenderStatus | None:
-        data = await self._call("POST", f"/api/render/proxy/lambda/{render_id}/cancel", token=token)
+        data = await self._call("POST", f"/api/render/proxy/lambda/{_seg(render_id)}/cancel", token=token)
         return _parse(RenderStatus, data) if isinstance(data, dict) else None
 
     async def download(

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from nemo_mcp.errors import ConfigError
@@ -116,7 +116,15 @@ def default_home() -> Path:
 class Settings(BaseSettings):
     """Every knob of nemo-mcp. Environment variables are the field names with ``NEMO_`` in front."""
 
-    model_config = SettingsConfigDict(env_prefix="NEMO_", extra="ignore", validate_default=True)
+    # populate_by_name: Settings(home=…) works, while only NEMO_MCP_HOME is read from the
+    # environment (an alias "home" would also match the unrelated HOME variable).
+    model_config = SettingsConfigDict(
+        env_prefix="NEMO_",
+        extra="ignore",
+        validate_default=True,
+        env_ignore_empty=True,
+        populate_by_name=True,
+    )
 
     token: SecretStr | None = Field(
         default=None, description="Your own NemoVideo token (else a free anonymous one)."
@@ -124,7 +132,7 @@ class Settings(BaseSettings):
     api_base: str = Field(default=DEFAULT_API_BASE, description="Backend base URL.")
     home: Path = Field(
         default_factory=default_home,
-        validation_alias=AliasChoices("NEMO_MCP_HOME", "home"),
+        validation_alias="NEMO_MCP_HOME",
         description="Folder for the state store (tokens, projects, renders).",
     )
     skill: SkillName = Field(default=DEFAULT_SKILL, description="Skill profile sent as X-Skill-Source.")
@@ -154,7 +162,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8765, ge=0, le=65535, description="Port of the HTTP transport.")
     mcp_auth_token: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("NEMO_MCP_AUTH_TOKEN", "mcp_auth_token"),
+        validation_alias="NEMO_MCP_AUTH_TOKEN",
         description="Bearer token HTTP clients must send to this server (required off loopback).",
     )
     heartbeat_interval: float = Field(

@@ -8,6 +8,7 @@ do next. ``str(exc)`` is the user message; nothing in it ever contains a token.
 
     NemoError
     ├── ConfigError                 bad settings (a non-HTTPS base URL, an unknown skill …)
+    ├── BadInput                    a value given to a tool cannot be used (a malformed id …)
     ├── PolicyError                 we refused to act on a file or URL
     │   ├── UploadRefused
     │   └── DownloadRefused
@@ -40,7 +41,21 @@ from typing import ClassVar
 
 from nemo_mcp.redact import redact
 
-ACCEPTED_FORMATS = ("mp4", "mov", "avi", "webm", "mkv", "jpg", "png", "gif", "webp", "mp3", "wav", "m4a", "aac")
+ACCEPTED_FORMATS = (
+    "mp4",
+    "mov",
+    "avi",
+    "webm",
+    "mkv",
+    "jpg",
+    "png",
+    "gif",
+    "webp",
+    "mp3",
+    "wav",
+    "m4a",
+    "aac",
+)
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024
 # Inferred: the contract only says the link ends in "?bind=<id>".
 REGISTER_URL = "https://nemovideo.ai/register"
@@ -63,6 +78,10 @@ class ConfigError(NemoError):
     default_message = "The nemo-mcp configuration is invalid."
 
 
+class BadInput(NemoError):
+    default_message = "A value given to nemo-mcp cannot be used."
+
+
 class PolicyError(NemoError):
     """We refused a file or a URL; the message names the rule and how to allow it."""
 
@@ -82,7 +101,9 @@ class TransportError(NemoError):
 
 
 class StreamFailure(NemoError):
-    default_message = "The edit stream from the backend broke off. Check the timeline with get_timeline, then retry."
+    default_message = (
+        "The edit stream from the backend broke off. Check the timeline with get_timeline, then retry."
+    )
 
 
 class StreamIdle(StreamFailure):
@@ -100,11 +121,15 @@ class StreamTooLong(StreamFailure):
 
 
 class EventTooLarge(StreamFailure):
-    default_message = "The backend sent an event larger than the size limit; the stream was closed for safety."
+    default_message = (
+        "The backend sent an event larger than the size limit; the stream was closed for safety."
+    )
 
 
 class BackendStreamError(StreamFailure):
-    def __init__(self, message: str | None = None, *, backend_message: str = "", code: str | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, backend_message: str = "", code: str | None = None
+    ) -> None:
         self.backend_message = redact(backend_message)
         self.code = code
         super().__init__(message or f"The backend reported an error while editing: {self.backend_message}")
@@ -160,8 +185,9 @@ class SessionNotFound(APIError):
 class InsufficientCredits(APIError):
     codes = (2001,)
 
-    def __init__(self, message: str | None = None, *, bind_id: str | None = None, anonymous: bool = True,
-                 **kw: object) -> None:
+    def __init__(
+        self, message: str | None = None, *, bind_id: str | None = None, anonymous: bool = True, **kw: object
+    ) -> None:
         self.bind_id = bind_id
         self.anonymous = anonymous
         if message is None:
@@ -186,9 +212,7 @@ class UnsupportedFileType(APIError):
 class FileTooLarge(APIError):
     codes = (4002,)
     statuses = (413,)
-    default_message = (
-        "The file is larger than the 500 MB limit. Compress it or trim it into shorter parts, then upload again."
-    )
+    default_message = "The file is larger than the 500 MB limit. Compress it or trim it into shorter parts, then upload again."
 
 
 class BadRequest(APIError):
@@ -237,7 +261,9 @@ class ServerError(APIError):
 
 
 class RenderFailed(APIError):
-    default_message = "The render failed on the backend. Check the timeline with get_timeline and export again."
+    default_message = (
+        "The render failed on the backend. Check the timeline with get_timeline and export again."
+    )
 
 
 class UnexpectedResponse(APIError):
@@ -251,8 +277,16 @@ _BY_CODE: dict[int, type[APIError]] = {
 }
 _BY_STATUS: dict[int, type[APIError]] = {
     s: cls
-    for cls in (AuthError, FileTooLarge, BadRequest, ExportNotAllowed, RateLimited, InvalidRequest, NotFound,
-                ServerError)
+    for cls in (
+        AuthError,
+        FileTooLarge,
+        BadRequest,
+        ExportNotAllowed,
+        RateLimited,
+        InvalidRequest,
+        NotFound,
+        ServerError,
+    )
     for s in cls.statuses
 }
 

@@ -24,7 +24,9 @@ _SIGNED_PARAM = re.compile(
     r"x-goog-signature|x-goog-credential|policy|key-pair-id|token|access_token|se|sp|sv)=)[^&#\s\"']+"
 )
 # JSON or header-ish "token": "…" pairs.
-_TOKEN_FIELD = re.compile(r"(?i)([\"']?(?:token|authorization|access_token)[\"']?\s*[:=]\s*[\"']?)[^\"',\s}]{6,}")
+_TOKEN_FIELD = re.compile(
+    r"(?i)([\"']?(?:token|authorization|access_token)[\"']?\s*[:=]\s*[\"']?)[^\"',\s}]{6,}"
+)
 
 
 class SecretRegistry:

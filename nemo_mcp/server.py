@@ -59,6 +59,9 @@ class AppState:
 
 Ctx = Context[AppState, Any]
 
+_ID = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"
+Session = Annotated[str | None, Field(pattern=_ID, description="Project id; default the current one.")]
+
 
 # -- output models --------------------------------------------------------------------------
 
@@ -262,7 +265,7 @@ def build_server(
         ctx: Ctx,
         paths: Annotated[list[str] | None, Field(description="Local files (video, audio, image).")] = None,
         urls: Annotated[list[str] | None, Field(description="https URLs the backend fetches.")] = None,
-        session: Annotated[str | None, Field(description="Project id; default the current one.")] = None,
+        session: Session = None,
     ) -> UploadOut:
         """Add local files or URLs to the project. Returns each file's type, duration and size."""
         state = _state(ctx)
@@ -312,7 +315,7 @@ def build_server(
         instruction: Annotated[
             str, Field(min_length=1, max_length=4000, description="The edit, in plain words.")
         ],
-        session: Annotated[str | None, Field(description="Project id; default the current one.")] = None,
+        session: Session = None,
     ) -> EditOut:
         """Apply a plain-language edit. Streams progress; returns the reply and what changed."""
         state = _state(ctx)
@@ -327,7 +330,7 @@ def build_server(
     )
     async def get_timeline(
         ctx: Ctx,
-        session: Annotated[str | None, Field(description="Project id; default the current one.")] = None,
+        session: Session = None,
         include_draft: Annotated[bool, Field(description="Also return the raw draft JSON.")] = False,
     ) -> TimelineOut:
         """Summarise the project's tracks, durations and media."""
@@ -368,16 +371,20 @@ def build_server(
     )
     async def export_video(
         ctx: Ctx,
-        session: Annotated[str | None, Field(description="Project id; default the current one.")] = None,
+        session: Session = None,
         format: Annotated[Literal["mp4"], Field(description="Container.")] = "mp4",
         quality: Annotated[
             Literal["high", "standard", "draft"], Field(description="Encoding quality.")
         ] = "high",
-        download_to: Annotated[str | None, Field(description="Existing folder to save the MP4 in.")] = None,
+        download_to: Annotated[
+            str | None, Field(max_length=4096, description="Existing folder to save the MP4 in.")
+        ] = None,
         wait_seconds: Annotated[
             int, Field(ge=0, le=900, description="How long to wait for the render.")
         ] = 180,
-        render_id: Annotated[str | None, Field(description="Resume waiting for this earlier render.")] = None,
+        render_id: Annotated[
+            str | None, Field(pattern=_ID, description="Resume waiting for this earlier render.")
+        ] = None,
         overwrite: Annotated[bool, Field(description="Replace an existing file of the same name.")] = False,
     ) -> ExportOut:
         """Render the timeline to MP4 (free). Waits up to wait_seconds; resume later with render_id."""
@@ -418,7 +425,7 @@ def build_server(
     @mcp.tool(title="List projects", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
     async def list_projects(
         ctx: Ctx,
-        switch_to: Annotated[str | None, Field(description="Make this project current.")] = None,
+        switch_to: Annotated[str | None, Field(pattern=_ID, description="Make this project current.")] = None,
     ) -> ProjectsOut:
         """List the projects this server knows, newest first, with their render ids."""
         state = _state(ctx)
@@ -555,7 +562,11 @@ def _download_dir(download_to: str, settings: Settings) -> Path:
     if not folder.is_absolute():
         base = settings.download_dir or Path.cwd()
         folder = base / folder
-    if not folder.is_dir():
+    try:
+        is_dir = folder.is_dir()
+    except OSError:  # a name too long or otherwise unusable for this filesystem
+        is_dir = False
+    if not is_dir:
         raise UploadRefused(
             f"The download folder {str(folder)!r} does not exist or is not a folder. Create it first, or pass "
             "an existing folder."

@@ -138,13 +138,18 @@ class SessionManager:
     # -- tokens -----------------------------------------------------------------------------
 
     @property
+    def env_token(self) -> SecretStr | None:
+        """``NEMO_TOKEN``, for the cloud only: the local engine issues its own tokens."""
+        return self.settings.token if self.settings.backend == "cloud" else None
+
+    @property
     def uses_env_token(self) -> bool:
-        return self.settings.token is not None
+        return self.env_token is not None
 
     async def token(self) -> SecretStr:
         """The token to use: ``NEMO_TOKEN``, else the stored anonymous token, else a new one."""
-        if self.settings.token is not None:
-            return self.settings.token
+        if self.env_token is not None:
+            return self.env_token
         stored = self.store.get_token(self.backend)
         if stored is not None and not stored.expired(self.clock()):
             return stored.token
@@ -199,7 +204,7 @@ class SessionManager:
         while True:
             token = await self.token()
             try:
-                return await op(token, session_id)
+                result = await op(token, session_id)
             except AuthError as exc:
                 if self.uses_env_token:
                     raise AuthError(
@@ -246,6 +251,13 @@ class SessionManager:
                     status=exc.status,
                     backend_message=exc.backend_message,
                 ) from None
+            else:
+                if needs_session and session_id and self.store.get_project(self.backend, session_id) is None:
+                    # A session id named by the caller is recorded only once the backend accepted it.
+                    self.store.add_project(
+                        ProjectRecord(session_id=session_id, backend=self.backend, skill=self.settings.skill)
+                    )
+                return result
 
     def _bind_id(self) -> str | None:
         stored = self.store.get_token(self.backend)
@@ -287,12 +299,10 @@ class SessionManager:
         if session_id:
             record = self.store.get_project(self.backend, session_id)
             if record is None:
-                # A session made elsewhere (another tool or a previous install): adopt it.
-                record = self.store.add_project(
-                    ProjectRecord(session_id=session_id, backend=self.backend, skill=self.settings.skill)
-                )
-            else:
-                self.store.touch_project(self.backend, session_id)
+                # A session made elsewhere (another tool, a previous install): it is adopted into
+                # the store by `call` once the backend has accepted it.
+                return ProjectRecord(session_id=session_id, backend=self.backend, skill=self.settings.skill)
+            self.store.touch_project(self.backend, session_id)
             return record
         async with self._project_lock:
             current = self.store.current_project(self.backend)

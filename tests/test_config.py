@@ -98,3 +98,22 @@ def test_unknown_skill_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEMO_SKILL", "nope")
     with pytest.raises(ValueError, match="skill"):
         Settings()
+
+
+def test_home_comes_only_from_nemo_mcp_home_not_from_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """$HOME is not mistaken for the state folder; without NEMO_MCP_HOME the per-user data dir is used."""
+    from nemo_mcp.config import default_home
+
+    monkeypatch.delenv("NEMO_MCP_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert Settings().home == default_home()
+    assert Settings().home != tmp_path
+    assert Settings(home=tmp_path / "x").home == tmp_path / "x"
+
+
+def test_an_empty_token_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NEMO_TOKEN="" is ignored rather than sent as an empty bearer token."""
+    monkeypatch.setenv("NEMO_TOKEN", "")
+    assert Settings().token is None

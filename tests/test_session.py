@@ -292,3 +292,15 @@ async def test_no_token_appears_in_logs_or_errors_over_a_full_recovery_flow(
     assert texts, "the flow produced no text to check"
     assert TOKEN not in blob and TOKEN2 not in blob
     assert "SECRET" not in blob and "FRESH" not in blob
+
+
+async def test_env_token_is_not_sent_to_the_local_engine(tmp_path: Path) -> None:
+    """With the local backend, NEMO_TOKEN (a cloud credential) is ignored: the engine's own token is used."""
+    async with respx.mock(base_url=API) as router:
+        anon = router.post("/api/auth/anonymous-token").mock(return_value=token_response(TOKEN2))
+        route = router.get(CREDITS).mock(return_value=ok({"available": 5}))
+        mgr = manager(tmp_path, token=SecretStr("nmv_usr_MINE123456"), backend="local")
+        await mgr.credits()
+        await mgr.aclose()
+    assert anon.call_count == 1
+    assert route.calls.last.request.headers["Authorization"] == f"Bearer {TOKEN2}"
