@@ -77,6 +77,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         ("skill", "skill"),
         ("api_base", "api_base"),
         ("debug", "debug"),
+        ("transport", "transport"),
+        ("host", "host"),
+        ("auth_token", "mcp_auth_token"),
     ):
         value = getattr(args, flag)
         if value is not None:

@@ -117,3 +117,13 @@ def test_an_empty_token_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch
     """NEMO_TOKEN="" is ignored rather than sent as an empty bearer token."""
     monkeypatch.setenv("NEMO_TOKEN", "")
     assert Settings().token is None
+
+
+def test_transport_flags_reach_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--transport, --host, --port and --auth-token all land in the one settings object."""
+    monkeypatch.delenv("NEMO_TRANSPORT", raising=False)
+    s = settings_for(
+        ["--transport", "http", "--host", "0.0.0.0", "--port", "9001", "--auth-token", "tok-123456"]
+    )
+    assert (s.transport, s.host, s.port) == ("http", "0.0.0.0", 9001)
+    assert s.mcp_auth_token is not None and s.mcp_auth_token.get_secret_value() == "tok-123456"
