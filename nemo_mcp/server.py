@@ -53,8 +53,9 @@ class AppState:
     manager: SessionManager
     settings: Settings
     policy: UploadPolicy
-    renders_in_flight: dict[str, anyio.Event] = field(default_factory=dict)
+    # Bounded per process: a model that fires many calls at once queues instead of flooding.
     upload_slots: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(2))
+    export_slots: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(4))
 
 
 Ctx = Context[AppState, Any]
@@ -392,9 +393,10 @@ def build_server(
         notes = Notes()
         try:
             dest = _download_dir(download_to, state.settings) if download_to else None
-            return await _run_export(
-                ctx, state, session, format, quality, dest, wait_seconds, render_id, overwrite, notes
-            )
+            async with state.export_slots:
+                return await _run_export(
+                    ctx, state, session, format, quality, dest, wait_seconds, render_id, overwrite, notes
+                )
         except NemoError as exc:
             raise _fail(exc) from None
 

@@ -418,3 +418,61 @@ async def test_one_prompt_per_skill_profile_with_parameters(tmp_path: Path) -> N
     }
     assert "segments of 4 minutes" in lecture.messages[0].content.text  # type: ignore[union-attr]
     assert "45-second highlight reel" in reel.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_cancelled_send_edit_closes_the_backend_stream_at_once(tmp_path: Path) -> None:
+    """Cancelling the tool call closes the /run_sse response within moments, not when the backend ends."""
+    closed = anyio.Event()
+
+    class EndlessStream(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield b'data: {"content":{"parts":[{"text":"Working"}],"role":"model"},"partial":true}\n\n'
+            await anyio.sleep(3600)
+            yield b""  # pragma: no cover
+
+        async def aclose(self) -> None:
+            closed.set()
+
+    async with respx.mock(base_url=API, assert_all_called=False) as router:
+        router.get(STATE).mock(return_value=state(DRAFT_10S))
+        router.post("/run_sse").mock(
+            side_effect=lambda _: httpx.Response(
+                200, headers={"content-type": "text/event-stream"}, stream=EndlessStream()
+            )
+        )
+        async with connected(tmp_path, router) as client:
+            with anyio.move_on_after(0.3):
+                await client.call_tool("send_edit", {"instruction": "cut silences"})
+            with anyio.fail_after(2):
+                await closed.wait()
+
+
+async def test_cancelled_export_leaves_the_render_recorded_for_resuming(tmp_path: Path) -> None:
+    """An export cancelled while polling keeps its render id in the store; resuming finishes it without a new start."""
+    sleep = FakeSleep()
+    gate = anyio.Event()
+
+    async def slow_poll(_: httpx.Request) -> httpx.Response:
+        if not gate.is_set():
+            await anyio.sleep(3600)
+        return httpx.Response(
+            200, json={"id": "render_9", "status": "completed", "outputUrl": "https://cdn.test/9.mp4"}
+        )
+
+    async with respx.mock(base_url=API, assert_all_called=False) as router:
+        router.get(STATE).mock(return_value=state(DRAFT_10S))
+        start = router.post("/api/render/proxy/lambda").mock(
+            return_value=httpx.Response(
+                200, json={"success": True, "data": {"id": "render_9", "status": "pending"}}
+            )
+        )
+        router.get("/api/render/proxy/lambda/render_9").mock(side_effect=slow_poll)
+        async with connected(tmp_path, router, sleep=sleep) as client:
+            with anyio.move_on_after(0.3):
+                await client.call_tool("export_video", {})
+            listed = (await client.call_tool("list_projects", {})).structured_content
+            gate.set()
+            resumed = (await client.call_tool("export_video", {"render_id": "render_9"})).structured_content
+    assert listed is not None and listed["projects"][0]["renders"] == ["render_9"]
+    assert resumed is not None and resumed["finished"] and resumed["download_url"] == "https://cdn.test/9.mp4"
+    assert start.call_count == 1
