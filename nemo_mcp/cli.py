@@ -119,9 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(settings)
         if args.command == "local-backend":
+            from nemo_mcp.files import UploadPolicy
             from nemo_mcp.local.app import run_forever
 
-            run_forever(settings.home, args.host or "127.0.0.1", args.port or 8766)
+            roots = UploadPolicy.default(settings.upload_roots, allow_subtitles=True).roots
+            run_forever(settings.home, args.host or "127.0.0.1", args.port or 8766, file_roots=roots)
             return 0
         if args.command == "doctor":
             from nemo_mcp.doctor import run_doctor

@@ -208,6 +208,13 @@ class UnsupportedFileType(APIError):
         "That file type is not supported. Accepted formats: " + ", ".join(ACCEPTED_FORMATS) + "."
     )
 
+    def describe(self) -> str:
+        # The backend also uses 4001 for damaged files; its own words come first when it gave any.
+        if self.backend_message:
+            formats = ", ".join(ACCEPTED_FORMATS)
+            return f"The backend refused the file: {self.backend_message}. Accepted formats: {formats}."
+        return self.default_message
+
 
 class FileTooLarge(APIError):
     codes = (4002,)

@@ -233,18 +233,21 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with AsyncExitStack() as stack:
+            upload_policy = policy or UploadPolicy.default(
+                settings.upload_roots, allow_subtitles=settings.backend == "local"
+            )
             api_base = settings.api_base
             if settings.backend == "local":
                 from nemo_mcp.local.app import running_backend
 
-                api_base = await stack.enter_async_context(running_backend(settings.home))
+                # The engine reads file:// uploads only inside the same folders this server may.
+                api_base = await stack.enter_async_context(
+                    running_backend(settings.home, file_roots=upload_policy.roots)
+                )
             manager = (
                 manager_factory(api_base) if manager_factory else SessionManager(settings, api_base=api_base)
             )
             stack.push_async_callback(manager.aclose)
-            upload_policy = policy or UploadPolicy.default(
-                settings.upload_roots, allow_subtitles=settings.backend == "local"
-            )
             yield AppState(manager=manager, settings=settings, policy=upload_policy)
 
     mcp: MCPServer[AppState] = MCPServer(

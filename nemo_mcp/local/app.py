@@ -17,6 +17,10 @@ cancelled job "failed" would be untrue). Two exports run at a time; more wait as
 
 Files are served from ``/files/<kind>/<key>/<name>`` where ``key`` is a random string kept in
 the store: the loopback equivalent of a signed CDN URL, usable without the token.
+
+A ``file://`` upload URL is used in place, not copied. With ``file_roots`` (see
+:func:`create_app`) it must resolve, symlinks included, to a file inside one of those folders;
+the MCP server passes its upload folders, so a token holder cannot read other files through it.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,6 +148,7 @@ class Engine:
         max_upload_bytes: int = MAX_UPLOAD_BYTES,
         heartbeat_s: float = HEARTBEAT_S,
         max_renders: int = 2,
+        file_roots: Sequence[Path] | None = None,
     ) -> None:
         self.root = private_dir(home / "local")
         self.media_dir = private_dir(self.root / "media")
@@ -156,6 +161,9 @@ class Engine:
         self.jobs: dict[str, RenderJob] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self.task_group: anyio.abc.TaskGroup | None = None
+        # None: any file this process can read may be named by a file:// URL (a token is required
+        # either way); a sequence: only files inside these folders, once symlinks are resolved.
+        self.file_roots: tuple[Path, ...] | None = None if file_roots is None else _resolve_roots(file_roots)
 
     def lock(self, session_id: str) -> anyio.Lock:
         # One edit or upload at a time per session: both read, change and write its state.
@@ -201,6 +209,21 @@ class Engine:
             if info is not None:
                 refs[record.media_id] = MediaRef(record.media_id, record.filename, Path(record.path), info)
         return refs
+
+
+def _resolve_roots(roots: Sequence[Path]) -> tuple[Path, ...]:
+    resolved: list[Path] = []
+    for root in roots:
+        real = Path(root).expanduser().resolve()
+        if real not in resolved:
+            resolved.append(real)
+    return tuple(resolved)
+
+
+def inside_roots(path: Path, roots: Sequence[Path]) -> bool:
+    """Whether ``path`` (already resolved) lies in one of ``roots``, comparing whole path components."""
+    # is_relative_to compares components: /media-evil is not inside /media.
+    return any(path.is_relative_to(root) for root in roots)
 
 
 def media_info(raw: Mapping[str, Any]) -> media_mod.MediaInfo | None:
@@ -480,6 +503,22 @@ def _regular_file(path: Path) -> Path | None:
     return resolved if resolved.is_file() else None
 
 
+def _loose_resolve(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return None
+
+
+def _outside_roots(filename: str) -> ApiFailure:
+    return coded(
+        4001,
+        f"{filename}: file:// URLs may name only files inside the folders this engine was allowed to read "
+        "(the MCP server's upload folders), and this one is outside them. Move or copy it into an allowed "
+        "folder (NEMO_UPLOAD_ROOTS adds folders), or upload the file itself.",
+    )
+
+
 def _hash_file(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
@@ -540,10 +579,19 @@ async def _receive_urls(body: Any, engine: Engine, session_dir: Path) -> list[_I
                 if not path.is_absolute():
                     raise coded(400, "A file:// URL needs an absolute path.", status=400)
                 filename = _display_name(path.name)
+                roots = engine.file_roots
+                if roots is not None:
+                    # Containment first, on the loosely resolved path (symlinks followed as far as they
+                    # exist), so a refusal says nothing about whether a file outside the roots exists.
+                    loose = await anyio.to_thread.run_sync(_loose_resolve, path)
+                    if loose is None or not inside_roots(loose, roots):
+                        raise _outside_roots(filename)
                 _check_type(filename)
                 resolved = await anyio.to_thread.run_sync(_regular_file, path)
                 if resolved is None:
                     raise coded(4001, f"{filename}: no such file, or not a regular file that can be read.")
+                if roots is not None and not inside_roots(resolved, roots):
+                    raise _outside_roots(filename)  # a symlink that appeared since the first check
                 # Referenced in place: a long lecture is not copied, only read when edited or rendered.
                 digest, size = await anyio.to_thread.run_sync(_hash_file, resolved)
                 item = _Incoming(filename, "m_" + secrets.token_hex(8), resolved, False, size, digest)
@@ -1244,9 +1292,21 @@ def create_app(
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     heartbeat_s: float = HEARTBEAT_S,
     max_renders: int = 2,
+    file_roots: Sequence[Path] | None = None,
 ) -> Starlette:
-    """The engine as an ASGI app, with its state under ``home/local``."""
-    engine = Engine(home, max_upload_bytes=max_upload_bytes, heartbeat_s=heartbeat_s, max_renders=max_renders)
+    """The engine as an ASGI app, with its state under ``home/local``.
+
+    ``file_roots``: when given, a ``file://`` upload URL must resolve (symlinks included) to a
+    file inside one of these folders, else it is refused with code 4001. None keeps the old
+    behaviour: any file the process can read.
+    """
+    engine = Engine(
+        home,
+        max_upload_bytes=max_upload_bytes,
+        heartbeat_s=heartbeat_s,
+        max_renders=max_renders,
+        file_roots=file_roots,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -1373,10 +1433,18 @@ async def running_backend(
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     heartbeat_s: float = HEARTBEAT_S,
     max_renders: int = 2,
+    file_roots: Sequence[Path] | None = None,
 ) -> AsyncIterator[str]:
-    """Serve the engine on a free 127.0.0.1 port for the duration of the block; yields its base URL."""
+    """Serve the engine on a free 127.0.0.1 port for the duration of the block; yields its base URL.
+
+    ``file_roots`` limits ``file://`` uploads to those folders (see :func:`create_app`).
+    """
     app = create_app(
-        home, max_upload_bytes=max_upload_bytes, heartbeat_s=heartbeat_s, max_renders=max_renders
+        home,
+        max_upload_bytes=max_upload_bytes,
+        heartbeat_s=heartbeat_s,
+        max_renders=max_renders,
+        file_roots=file_roots,
     )
     sock = bind_socket("127.0.0.1", 0)
     async with _running(app, sock, embedded=True):
@@ -1391,10 +1459,11 @@ async def serve(
     port: int = 0,
     *,
     allow_remote: bool = False,
+    file_roots: Sequence[Path] | None = None,
     task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the engine until cancelled; reports the base URL through ``task_status``."""
-    app = create_app(home)
+    app = create_app(home, file_roots=file_roots)
     sock = bind_socket(host, port, allow_remote=allow_remote)
     async with _running(app, sock, embedded=True) as stopped:
         url = _url_of(sock)
@@ -1403,11 +1472,18 @@ async def serve(
         await stopped.wait()
 
 
-def run_forever(home: Path, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False) -> None:
+def run_forever(
+    home: Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    allow_remote: bool = False,
+    file_roots: Sequence[Path] | None = None,
+) -> None:
     """``nemo-mcp local-backend``: serve in the foreground until Ctrl-C or SIGTERM."""
 
     async def main() -> None:
-        app = create_app(home)
+        app = create_app(home, file_roots=file_roots)
         sock = bind_socket(host, port, allow_remote=allow_remote)
         async with _running(app, sock, embedded=False) as stopped:
             logger.warning("local engine listening on %s (Ctrl-C to stop)", _url_of(sock))
