@@ -12,14 +12,9 @@ gives its ``-wal``/``-shm`` side files the database file's mode.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +22,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from nemo_mcp.errors import ConfigError
+from nemo_mcp.dbfile import PrivateDB
 
 SCHEMA_VERSION = 1
 
@@ -109,18 +104,6 @@ class RenderRecord:
     updated: float = 0.0
 
 
-def _create_private_file(path: Path) -> None:
-    """Create ``path`` with mode 0600 if it does not exist; tighten it if it does."""
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            os.chmod(path, 0o600)
-        return
-    os.close(fd)
-
-
 def _to_epoch(value: datetime | float | None) -> float | None:
     if value is None:
         return None
@@ -135,40 +118,19 @@ class Store:
     def __init__(self, path: Path, *, clock: Any = time.time) -> None:
         self.path = path
         self._clock = clock
-        self._lock = threading.RLock()
-        try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            _create_private_file(path)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(
-                f"Cannot open the state store at {path} ({type(exc).__name__}: {exc}). Check the folder's "
-                "permissions or point NEMO_MCP_HOME at a writable folder."
-            ) from None
-        self._db.row_factory = sqlite3.Row
+        self._file = PrivateDB(path, what="the state store")
+        self._db = self._file.db
+        self._lock = self._file.lock
+        self._tx = self._file.tx
         with self._lock:
-            # Both of these manage their own transactions, so they run outside _tx.
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA)  # manages its own transaction, so outside _tx
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._file.close()
 
     # -- meta -------------------------------------------------------------------------------
 

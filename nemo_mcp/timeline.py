@@ -58,6 +58,7 @@ __all__ = [
     "draft_duration_ms",
     "format_seconds",
     "format_span",
+    "lenient_number",
     "parse_draft",
     "structured",
     "summarize",
@@ -236,7 +237,8 @@ def parse_draft(obj: Any) -> Draft | None:
 # --------------------------------------------------------------------------- lenient scalars
 
 
-def _number(value: Any) -> float | None:
+def lenient_number(value: Any) -> float | None:
+    """A finite number from a draft field (numbers or numeric strings); booleans and junk are None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -252,12 +254,12 @@ def _number(value: Any) -> float | None:
 
 
 def _to_ms(value: Any) -> int | None:
-    number = _number(value)
+    number = lenient_number(value)
     return None if number is None else max(0, round(number))
 
 
 def _to_int(value: Any) -> int | None:
-    number = _number(value)
+    number = lenient_number(value)
     return None if number is None or not number.is_integer() else int(number)
 
 
@@ -429,14 +431,14 @@ def _dumped_items(data: Mapping[str, Any], key: str, nodes: Sequence[_Node]) -> 
 def _segment_views(track: Track, kind: str, data: Mapping[str, Any]) -> tuple[SegmentView, ...]:
     views: list[SegmentView] = []
     elapsed = 0  # sum of the durations before, for back-to-back video
-    track_volume = _number(track.meta.get("volume"))
+    track_volume = lenient_number(track.meta.get("volume"))
     for index, (seg, seg_data) in enumerate(_dumped_items(data, "sg", track.sg)):
         duration = seg.duration_ms or 0
         explicit = seg.start_ms
         start = explicit if explicit is not None else (elapsed if kind == "video" else 0)
         elapsed += duration
         name, is_text = _segment_name(seg.meta)
-        volume = _number(seg.meta.get("volume"))
+        volume = lenient_number(seg.meta.get("volume"))
         if volume is None:
             volume = track_volume if track_volume is not None else _default_volume(kind)
         views.append(SegmentView(index, start, start + duration, name, is_text, volume, seg_data))

@@ -59,6 +59,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from nemo_mcp.config import APP_NAME, is_loopback_host
+from nemo_mcp.dbfile import private_dir
 from nemo_mcp.errors import ACCEPTED_FORMATS, MAX_UPLOAD_BYTES, ConfigError
 from nemo_mcp.local import draftops as ops
 from nemo_mcp.local import media as media_mod
@@ -75,7 +76,7 @@ from nemo_mcp.local.interpret import (
     plan,
     push_history,
 )
-from nemo_mcp.local.store import EngineStore, MediaRecord, RenderRecord, SessionRecord, new_key, private_dir
+from nemo_mcp.local.store import EngineStore, MediaRecord, RenderRecord, SessionRecord, new_key
 from nemo_mcp.redact import redact
 
 logger = logging.getLogger(__name__)

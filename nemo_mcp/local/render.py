@@ -44,6 +44,7 @@ import anyio.to_thread
 
 from nemo_mcp.local.ffmpeg import FFmpegError, ffmpeg_command, ffmpeg_version, run_ffmpeg
 from nemo_mcp.local.media import MediaError, MediaInfo, probe
+from nemo_mcp.timeline import lenient_number
 
 logger = logging.getLogger(__name__)
 
@@ -181,24 +182,8 @@ class _Plan:
         return round(Fraction(frames) * SAMPLE_RATE / self.fps)
 
 
-def _number(value: Any) -> float | None:
-    """A finite number from a draft field; booleans and junk count as absent."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _ms(value: Any) -> int | None:
-    number = _number(value)
+    number = lenient_number(value)
     return None if number is None else round(number)
 
 
@@ -211,7 +196,7 @@ def _meta(obj: Any) -> dict[str, Any]:
 
 
 def _volume(value: Any) -> float:
-    number = _number(value)
+    number = lenient_number(value)
     if number is None:
         return 1.0
     # The human summary speaks of "35%"; a value above 1 is read as a percentage.
@@ -224,8 +209,8 @@ def _canvas(meta: Mapping[str, Any]) -> tuple[int, int]:
     width, height = PLATFORM_CANVAS.get(str(meta.get("platform", "")).lower(), DEFAULT_CANVAS)
     canvas = meta.get("canvas")
     if isinstance(canvas, dict):
-        w = _number(canvas.get("w", canvas.get("width")))
-        h = _number(canvas.get("h", canvas.get("height")))
+        w = lenient_number(canvas.get("w", canvas.get("width")))
+        h = lenient_number(canvas.get("h", canvas.get("height")))
         if w is not None and h is not None:
             width, height = int(w), int(h)
     if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
@@ -238,7 +223,7 @@ def _canvas(meta: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def _fps(meta: Mapping[str, Any]) -> Fraction:
-    number = _number(meta.get("fps"))
+    number = lenient_number(meta.get("fps"))
     if number is None or not 1 <= number <= 120:
         return Fraction(DEFAULT_FPS)
     # "29.97" means the NTSC rate 30000/1001 (likewise 23.976 and 59.94).
@@ -277,7 +262,7 @@ def _tracks(draft: Mapping[str, Any], kind: int) -> list[dict[str, Any]]:
     tracks = draft.get("t")
     if not isinstance(tracks, list):
         return []
-    return [t for t in tracks if isinstance(t, dict) and _number(t.get("tt")) == kind]
+    return [t for t in tracks if isinstance(t, dict) and lenient_number(t.get("tt")) == kind]
 
 
 def _segments(track: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -443,7 +428,7 @@ def _plan_texts(plan: _Plan, draft: Mapping[str, Any]) -> None:
             if position not in ("top", "center", "bottom"):
                 position = _DEFAULT_POSITION.get(role, "bottom")
             default_size = short_side * (0.08 if role == "title" else 0.05)
-            size = _number(meta.get("size"))
+            size = lenient_number(meta.get("size"))
             size = default_size if size is None or size <= 0 else size
             plan.texts.append(
                 _Text(

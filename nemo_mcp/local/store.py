@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import sqlite3
-import stat
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nemo_mcp.errors import ConfigError
+from nemo_mcp.dbfile import PrivateDB
 
 SCHEMA_VERSION = 1
 TOKEN_PREFIX = "nmv_local_"  # noqa: S105 - a prefix, not a secret
@@ -165,24 +161,6 @@ def new_key() -> str:
     return secrets.token_urlsafe(18)
 
 
-def _create_private_file(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        if stat.S_IMODE(path.stat().st_mode) & 0o077:
-            os.chmod(path, 0o600)
-        return
-    os.close(fd)
-
-
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) as a 0700 folder; tighten it if it already exists."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if stat.S_IMODE(path.stat().st_mode) & 0o077:
-        os.chmod(path, 0o700)
-    return path
-
-
 class EngineStore:
     """Synchronous, thread-safe access to ``<root>/engine.sqlite3``."""
 
@@ -190,20 +168,10 @@ class EngineStore:
         self.root = root
         self.path = root / "engine.sqlite3"
         self._clock = clock
-        self._lock = threading.RLock()
-        try:
-            private_dir(root)
-            _create_private_file(self.path)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10.0)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(
-                f"Cannot open the local engine's store at {self.path} ({type(exc).__name__}: {exc}). "
-                "Check the folder's permissions or point NEMO_MCP_HOME at a writable folder."
-            ) from None
-        self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
+        self._file = PrivateDB(self.path, what="the local engine's store", pragmas=("foreign_keys=ON",))
+        self._db = self._file.db
+        self._lock = self._file.lock
+        self._tx = self._file.tx
         with self._tx() as db:
             # executescript() would commit our transaction first, so run the statements one by one.
             for statement in filter(str.strip, _SCHEMA.split(";")):
@@ -213,22 +181,10 @@ class EngineStore:
             )
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._file.close()
 
     def now(self) -> float:
         return self._clock()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def _one(self, query: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
         with self._lock:
