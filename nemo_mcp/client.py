@@ -25,7 +25,6 @@ from urllib.parse import quote
 import anyio
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from nemo_mcp import __version__
 from nemo_mcp.config import APP_NAME, SkillProfile
@@ -51,6 +50,8 @@ Sleep = Callable[[float], Awaitable[None]]
 ProgressFn = Callable[[int, int], Awaitable[None]]
 
 TRANSIENT_STATUSES = (502, 503, 504)
+#: Connections to the backend at once: edits in flight plus uploads, polls and state reads.
+MAX_CONNECTIONS = 200
 UPLOAD_CHUNK = 1024 * 1024
 
 
@@ -306,10 +307,28 @@ class NemoClient:
         self._max_attempts = max_attempts
         #: Host-name resolver used by the download policy (injectable for tests).
         self.resolve = resolve
-        self._http = httpx.AsyncClient(
+        self._timeout = timeout
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        # Made on first use: building its TLS context (the CA bundle) costs ~40 ms that
+        # server start-up, and tools that never reach the backend, need not pay.
+        if self._client is None:
+            self._client = self._new_http(self._timeout, self._transport)
+        return self._client
+
+    def _new_http(self, timeout: float, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=15.0),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=60.0),
+            # Each running edit holds one connection for its whole stream (up to 15 minutes), so
+            # the pool must not cap concurrent edits: a 21st edit used to wait for a free
+            # connection and fail with a pool timeout after 30 s.
+            limits=httpx.Limits(
+                max_connections=MAX_CONNECTIONS, max_keepalive_connections=10, keepalive_expiry=60.0
+            ),
             follow_redirects=False,
             transport=transport,
             headers={"User-Agent": f"nemo-mcp/{__version__}"},
@@ -320,7 +339,8 @@ class NemoClient:
         return self._http
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def __aenter__(self) -> NemoClient:
         return self
@@ -372,6 +392,14 @@ class NemoClient:
 
         if not retry:
             return await attempt()
+        from tenacity import (  # imported on first retrying call: ~15 ms off server start-up
+            AsyncRetrying,
+            retry_if_exception,
+            stop_after_attempt,
+            wait_exponential,
+            wait_random,
+        )
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._max_attempts),
             # 0.5 s, 1 s, 2 s … capped at 8 s, plus up to 0.25 s of jitter so clients spread out.

@@ -33,7 +33,6 @@ from nemo_mcp.models import RenderStatus, UploadedFile
 from nemo_mcp.redact import redact
 from nemo_mcp.session import Notes, SessionManager
 from nemo_mcp.store import RenderRecord
-from nemo_mcp.translate import translate
 
 log = logging.getLogger(__name__)
 
@@ -156,31 +155,82 @@ def _fail(exc: BaseException) -> ToolError:
     )
 
 
-class Progress:
-    """Monotonic MCP progress with a 'still working' line after each quiet stretch."""
+#: Minimum spacing of streamed-text progress reports (0: only merge what queues up while one is being sent).
+FRAGMENT_WINDOW = 0.0
 
-    def __init__(self, ctx: Ctx, *, quiet_after: float, clock: Callable[[], float] = time.monotonic) -> None:
+
+class Progress:
+    """Monotonic MCP progress with a 'still working' line after each quiet stretch.
+
+    Streamed text goes through :meth:`fragment`, which only queues it: :meth:`keepalive`
+    reports the queue as one message as soon as the previous report has been handed to the
+    transport (and ``window`` has passed since it). An isolated fragment goes out at once;
+    fragments that arrive faster than the transport writes are merged instead of queueing
+    up one notification each, so the reader of the backend stream is never held back.
+    """
+
+    def __init__(
+        self,
+        ctx: Ctx,
+        *,
+        quiet_after: float,
+        window: float = FRAGMENT_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._ctx = ctx
         self._n = 0.0
         self._clock = clock
         self._last = clock()
         self.quiet_after = quiet_after
+        self.window = window
         self.started = clock()
+        self._pending: list[str] = []
+        self._arrived = anyio.Event()
+        self._sending = anyio.Lock()  # one report at a time, so none is cut off mid-send
 
     @property
     def quiet_for(self) -> float:
         return self._clock() - self._last
 
     async def say(self, message: str, *, value: float | None = None, total: float | None = None) -> None:
+        async with self._sending:
+            await self._send_pending()  # queued fragments first, so reports keep the stream's order
+            await self._report(message, value=value, total=total)
+
+    async def fragment(self, text: str) -> None:
+        """Queue streamed text for :meth:`keepalive` to report (merged with any text still queued)."""
+        self._pending.append(text)
+        self._arrived.set()
+
+    async def flush(self) -> None:
+        """Report queued fragments now; returns once any report in progress has been handed over."""
+        async with self._sending:
+            await self._send_pending()
+
+    async def _send_pending(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            await self._report(_tail_line(text))
+
+    async def _report(self, message: str, *, value: float | None = None, total: float | None = None) -> None:
         self._n = max(self._n + 1e-3, value if value is not None else self._n + 1)
         self._last = self._clock()
         await self._ctx.report_progress(self._n, total, message)
 
     async def keepalive(self) -> None:
-        """Run until cancelled: after each ``quiet_after`` seconds without a report, say we are working."""
+        """Run until cancelled: report queued fragments, and say that we are working after
+        each ``quiet_after`` seconds without a report."""
         while True:
-            await anyio.sleep(max(0.05, self.quiet_after - (self._clock() - self._last)))
-            if self._clock() - self._last >= self.quiet_after:
+            if self._pending:
+                if (wait := self._last + self.window - self._clock()) > 0:
+                    await anyio.sleep(wait)
+                await self.flush()
+                continue
+            with anyio.move_on_after(max(0.05, self.quiet_after - (self._clock() - self._last))):
+                await self._arrived.wait()
+            self._arrived = anyio.Event()
+            if not self._pending and self._clock() - self._last >= self.quiet_after:
                 elapsed = int(self._clock() - self.started)
                 await self.say(f"Still working… ({elapsed} s)")
 
@@ -199,6 +249,12 @@ def _media_out(f: UploadedFile) -> MediaOut:
 def _one_line(text: str, limit: int = 120) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _tail_line(text: str, limit: int = 120) -> str:
+    """Like :func:`_one_line`, but keeps the end: the newest words of streamed text."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else "…" + flat[-(limit - 1) :]
 
 
 def _credit_advice(
@@ -589,34 +645,39 @@ async def _run_edit(
     progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
     await progress.say("Sending the edit…")
     streamed = False  # whether the current turn's text already went out as fragments
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(progress.keepalive)
-        # aclosing: a `break` on an error frame finalises the decoder at once.
-        async with (
-            mgr.stream_edit(instruction, sid, notes=notes) as (sid, stream),
-            contextlib.aclosing(stream) as stream_events,
-        ):
-            async for event in stream_events:
-                reply.feed(event)
-                match event:
-                    case Text(partial=True):
-                        if event.text.strip():
-                            streamed = True
-                            await progress.say(_one_line(event.text))
-                    case Text():
-                        # The final event repeats the fragments; show it only if nothing was streamed.
-                        if event.text.strip() and not streamed:
-                            await progress.say(_one_line(event.text))
-                        streamed = False
-                    case ToolCall():
-                        await progress.say(f"Running {event.name}…")
-                    case Heartbeat() if progress.quiet_for >= progress.quiet_after:
-                        await progress.say("Still working…")
-                    case StreamError():
-                        break
-                    case StateDelta() | Heartbeat():
-                        pass
-        tg.cancel_scope.cancel()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(progress.keepalive)
+            # aclosing: a `break` on an error frame finalises the decoder at once.
+            async with (
+                mgr.stream_edit(instruction, sid, notes=notes) as (sid, stream),
+                contextlib.aclosing(stream) as stream_events,
+            ):
+                async for event in stream_events:
+                    reply.feed(event)
+                    match event:
+                        case Text(partial=True):
+                            if event.text.strip():
+                                streamed = True
+                                await progress.fragment(event.text)
+                        case Text():
+                            # The final event repeats the fragments; show it only if nothing was streamed.
+                            if event.text.strip() and not streamed:
+                                await progress.say(_one_line(event.text))
+                            streamed = False
+                        case ToolCall():
+                            await progress.say(f"Running {event.name}…")
+                        case Heartbeat() if progress.quiet_for >= progress.quiet_after:
+                            await progress.say("Still working…")
+                        case StreamError():
+                            break
+                        case StateDelta() | Heartbeat():
+                            pass
+            await progress.flush()
+            tg.cancel_scope.cancel()
+    except* NemoError as group:
+        # The task group wraps what it raises; callers handle the NemoError itself.
+        raise group.exceptions[0] from None
     if reply.error is not None:
         raise _stream_error(reply.error)
 
@@ -633,6 +694,8 @@ async def _run_edit(
     changes = timeline.diff(before, after)
     summary = timeline.summarize(after)
     if text:
+        from nemo_mcp.translate import translate  # its rule table compiles ~30 ms of regexes
+
         text = translate(text, timeline_summary=summary)
     elif changes:
         text = "The edit was applied. " + timeline.describe_diff(before, after)

@@ -52,6 +52,8 @@ MAX_RETRY_AFTER = 120.0
 #: Poll delays while a render's progress gives no usable estimate (the vendor documents 30 s).
 POLL_SCHEDULE = (2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0)
 MAX_POLL = 30.0
+#: Renderers that hold near 90 % until done (stitching, upload) finish where the rate reaches this.
+EARLY_TARGET = 90.0
 
 
 @dataclass
@@ -462,7 +464,11 @@ class SessionManager:
             (t0, p0), (t1, p1) = history[0], history[-1]
             if p1 > p0 and t1 > t0 and p1 < 100:
                 rate = (p1 - p0) / (t1 - t0)
-                remaining = (100.0 - p1) / rate
+                # Aim first where the rate reaches EARLY_TARGET, then at 100: one more poll
+                # when progress is truly linear, seconds instead of a tenth of the render when
+                # the renderer jumps from ~90 % to done.
+                target = EARLY_TARGET if p1 < EARLY_TARGET - 0.5 else 100.0
+                remaining = (target - p1) / rate
                 return max(1.0, min(MAX_POLL, remaining + 0.5))
         return fallback
 
