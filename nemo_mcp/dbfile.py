@@ -45,7 +45,9 @@ class PrivateDB:
         self.path = path
         self.lock = threading.RLock()
         try:
-            private_dir(path.parent)
+            # A new folder is made 0700; an existing one (perhaps the user's own, named by
+            # NEMO_MCP_HOME) keeps its mode, since the file itself is private either way.
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             create_private_file(path)
             self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
         except (OSError, sqlite3.Error) as exc:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nemo_mcp.dbfile import PrivateDB
+from nemo_mcp.dbfile import PrivateDB, private_dir
 
 SCHEMA_VERSION = 1
 TOKEN_PREFIX = "nmv_local_"  # noqa: S105 - a prefix, not a secret
@@ -168,6 +168,7 @@ class EngineStore:
         self.root = root
         self.path = root / "engine.sqlite3"
         self._clock = clock
+        private_dir(root)  # the engine's own folder: always 0700
         self._file = PrivateDB(self.path, what="the local engine's store", pragmas=("foreign_keys=ON",))
         self._db = self._file.db
         self._lock = self._file.lock
