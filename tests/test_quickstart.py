@@ -1,6 +1,7 @@
 """The README's quickstart install, run as a newcomer would: a clean clone, a fresh virtual
-environment, the README's own ``pip install`` line, then ``nemo-mcp --version`` and
-``nemo-mcp doctor --backend local`` from that environment.
+environment, the README's own ``pip install`` line, then ``nemo-mcp demo`` (the quickstart's
+"run it" command), ``nemo-mcp --version`` and ``nemo-mcp doctor --backend local`` from that
+environment.
 
 It clones what is committed (``git clone`` of the repository), so uncommitted work is not
 tested. ``QUICKSTART_SOURCE`` may name another repository or clone to test instead.
@@ -39,7 +40,7 @@ def _run(
 
 @pytest.mark.slow
 def test_readme_quickstart_installs_from_a_clean_clone(tmp_path: Path) -> None:
-    """A fresh venv plus the README's pip line on a clean clone gives a nemo-mcp whose doctor passes."""
+    """A fresh venv plus the README's pip line on a clean clone gives a nemo-mcp whose demo and doctor pass."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     head = _run(["git", "-C", str(SOURCE), "rev-parse", "--verify", "--quiet", "HEAD"], cwd=tmp_path)
@@ -76,6 +77,11 @@ def test_readme_quickstart_installs_from_a_clean_clone(tmp_path: Path) -> None:
     shown = _run([command, "--version"], cwd=work, env=env)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == f"nemo-mcp {version.group(1)}"
+
+    demo = _run([command, "demo"], cwd=work, env=env)
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+    outputs = sorted(p.name for p in (work / "nemo-demo").iterdir())
+    assert "chapters.txt" in outputs and sum(name.endswith(".mp4") for name in outputs) >= 2, outputs
 
     doctor = _run([command, "doctor", "--backend", "local"], cwd=work, env=env)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
