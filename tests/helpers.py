@@ -106,3 +106,17 @@ async def discard_server(reply: dict[str, Any] | None = None) -> AsyncIterator[t
     finally:
         server.close()
         await server.wait_closed()
+
+
+class ProgressRecorder:
+    """A progress callback that keeps every (progress, total, message) it is given."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, float | None, str | None]] = []
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        self.seen.append((progress, total, message))
+
+    @property
+    def messages(self) -> list[str]:
+        return [m for _, _, m in self.seen if m]

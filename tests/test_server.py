@@ -18,7 +18,16 @@ from nemo_mcp.files import UploadPolicy
 from nemo_mcp.server import build_server
 from nemo_mcp.session import SessionManager
 
-from .helpers import API, SID, FakeSleep, make_settings, ok, session_response, token_response
+from .helpers import (
+    API,
+    SID,
+    FakeSleep,
+    ProgressRecorder,
+    make_settings,
+    ok,
+    session_response,
+    token_response,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -56,18 +65,6 @@ def state(draft: Any, **extra: Any) -> httpx.Response:
 async def public_dns(host: str, port: int) -> list[str]:
     """Resolve every test host name to a public documentation address, without real DNS."""
     return ["93.184.216.34"]
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.seen: list[tuple[float, float | None, str | None]] = []
-
-    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
-        self.seen.append((progress, total, message))
-
-    @property
-    def messages(self) -> list[str]:
-        return [m for _, _, m in self.seen if m]
 
 
 @asynccontextmanager
@@ -136,7 +133,7 @@ async def test_upload_media_reports_byte_progress_and_file_details(tmp_path: Pat
         async with connected(tmp_path, router) as client:
             clip = tmp_path / "media" / "talk.mp4"
             clip.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200_000))
-            rec = Recorder()
+            rec = ProgressRecorder()
             result = await client.call_tool("upload_media", {"paths": [str(clip)]}, progress_callback=rec)
     assert not result.is_error, result.content
     out = result.structured_content
@@ -168,7 +165,7 @@ async def test_send_edit_streams_text_tool_lines_and_returns_reply_with_diff(tmp
         router.get(STATE).mock(side_effect=[state(DRAFT_10S), state(DRAFT_5S)])
         router.post("/run_sse").mock(return_value=sse(fixture_body("v1_trim_stream.http")))
         async with connected(tmp_path, router) as client:
-            rec = Recorder()
+            rec = ProgressRecorder()
             result = await client.call_tool(
                 "send_edit", {"instruction": "trim to 5 seconds"}, progress_callback=rec
             )
@@ -230,7 +227,7 @@ async def test_still_working_lines_arrive_during_long_silence(tmp_path: Path) ->
             )
         )
         async with connected(tmp_path, router, heartbeat_interval=0.15) as client:
-            rec = Recorder()
+            rec = ProgressRecorder()
             await client.call_tool("send_edit", {"instruction": "cut silences"}, progress_callback=rec)
     msgs = rec.messages
     first_still = next(i for i, m in enumerate(msgs) if m.startswith("Still working"))
@@ -312,7 +309,7 @@ async def test_export_polls_until_completed_then_downloads_the_file(tmp_path: Pa
             return_value=httpx.Response(200, content=video)
         )
         async with connected(tmp_path, router, sleep=sleep) as client:
-            rec = Recorder()
+            rec = ProgressRecorder()
             result = await client.call_tool(
                 "export_video", {"download_to": str(out_dir)}, progress_callback=rec
             )

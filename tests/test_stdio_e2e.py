@@ -20,6 +20,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from .fake_backend import MP4_HEAD, FakeBackend, serve, server_env
+from .helpers import ProgressRecorder
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -83,18 +84,6 @@ def assert_only_jsonrpc(stdout_copy: Path) -> list[dict[str, Any]]:
     return messages
 
 
-class Progress:
-    def __init__(self) -> None:
-        self.seen: list[tuple[float, float | None, str | None]] = []
-
-    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
-        self.seen.append((progress, total, message))
-
-    @property
-    def messages(self) -> list[str]:
-        return [m for _, _, m in self.seen if m]
-
-
 async def test_every_tool_resource_and_prompt_over_stdio_with_clean_stdout(tmp_path: Path) -> None:
     """All seven tools, both resources and a prompt work over real stdio; stdout holds only JSON-RPC."""
     fake = FakeBackend(render_polls=2, output_bytes=200_000)
@@ -105,7 +94,7 @@ async def test_every_tool_resource_and_prompt_over_stdio_with_clean_stdout(tmp_p
 
             clip = s.media / "lecture.mp4"
             clip.write_bytes(MP4_HEAD + bytes(300_000))
-            up_progress = Progress()
+            up_progress = ProgressRecorder()
             up = await c.call_tool("upload_media", {"paths": [str(clip)]}, progress_callback=up_progress)
             assert not up.is_error, up.content
             assert up.structured_content is not None
@@ -131,7 +120,7 @@ async def test_every_tool_resource_and_prompt_over_stdio_with_clean_stdout(tmp_p
             assert silent.structured_content["changes"]
 
             # A streamed reply: fragments and the backend's tool call arrive as progress.
-            edit_progress = Progress()
+            edit_progress = ProgressRecorder()
             edit = await c.call_tool(
                 "send_edit", {"instruction": "trim it to five seconds"}, progress_callback=edit_progress
             )
@@ -157,7 +146,7 @@ async def test_every_tool_resource_and_prompt_over_stdio_with_clean_stdout(tmp_p
 
             out_dir = tmp_path / "exports"
             out_dir.mkdir()
-            ex_progress = Progress()
+            ex_progress = ProgressRecorder()
             export = await c.call_tool(
                 "export_video",
                 {"download_to": str(out_dir), "wait_seconds": 60},
