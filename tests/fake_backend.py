@@ -261,6 +261,10 @@ class FakeBackend:
             )
         return _err(code, f"injected error {code}")
 
+    def _admit(self, endpoint: str, request: Request) -> str | Response:
+        """:meth:`_enter`, then :meth:`_auth`: the token of an admitted call, or the refusal."""
+        return self._enter(endpoint, request) or self._auth(request)
+
     def _auth(self, request: Request) -> str | Response:
         header = request.headers.get("authorization", "")
         token = header.removeprefix("Bearer ").strip()
@@ -285,9 +289,7 @@ class FakeBackend:
         )
 
     async def _session(self, request: Request) -> Response:
-        if failed := self._enter("session", request):
-            return failed
-        auth = self._auth(request)
+        auth = self._admit("session", request)
         if isinstance(auth, Response):
             return auth
         body = await _json(request)
@@ -404,18 +406,14 @@ class FakeBackend:
         return names, size
 
     async def _credits(self, request: Request) -> Response:
-        if failed := self._enter("credits", request):
-            return failed
-        auth = self._auth(request)
+        auth = self._admit("credits", request)
         if isinstance(auth, Response):
             return auth
         left = self.tokens[auth]
         return _ok({"available": left, "frozen": 0, "total": left})
 
     async def _state(self, request: Request) -> Response:
-        if failed := self._enter("state", request):
-            return failed
-        auth = self._auth(request)
+        auth = self._admit("state", request)
         if isinstance(auth, Response):
             return auth
         s = self.sessions.get(request.path_params["sid"])
@@ -437,9 +435,7 @@ class FakeBackend:
         )
 
     async def _run_sse(self, request: Request) -> Response:
-        if failed := self._enter("run_sse", request):
-            return failed
-        auth = self._auth(request)
+        auth = self._admit("run_sse", request)
         if isinstance(auth, Response):
             return auth
         body = await _json(request)
@@ -490,9 +486,7 @@ class FakeBackend:
         )
 
     async def _render_start(self, request: Request) -> Response:
-        if failed := self._enter("render_start", request):
-            return failed
-        auth = self._auth(request)
+        auth = self._admit("render_start", request)
         if isinstance(auth, Response):
             return auth
         if not request.headers.get("x-skill-source"):
@@ -506,9 +500,7 @@ class FakeBackend:
         return JSONResponse({"success": True, "data": {"id": rid, "status": "pending", "progress": 5}})
 
     async def _render_poll(self, request: Request) -> Response:
-        if failed := self._enter("render_poll", request):
-            return failed
-        auth = self._auth(request)
+        auth = self._admit("render_poll", request)
         if isinstance(auth, Response):
             return auth
         render = self.renders.get(request.path_params["rid"])
@@ -555,9 +547,7 @@ class FakeBackend:
         return {"success": True, "data": data}
 
     async def _cancel(self, request: Request) -> Response:
-        if failed := self._enter("cancel", request):
-            return failed
-        auth = self._auth(request)
+        auth = self._admit("cancel", request)
         if isinstance(auth, Response):
             return auth
         render = self.renders.get(request.path_params["rid"])

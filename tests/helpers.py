@@ -18,6 +18,17 @@ API = "https://api.test"
 TOKEN = "nmv_usr_SECRET0123456789abcdef"
 TOKEN2 = "nmv_usr_FRESH9876543210fedcba"
 SID = "5529798706024415232"
+TOOLS = frozenset(
+    {
+        "upload_media",
+        "send_edit",
+        "get_timeline",
+        "check_credits",
+        "export_video",
+        "new_project",
+        "list_projects",
+    }
+)
 
 
 def make_settings(home: Path, **overrides: Any) -> Settings:

@@ -21,6 +21,7 @@ from nemo_mcp.session import SessionManager
 from .helpers import (
     API,
     SID,
+    TOOLS,
     FakeSleep,
     ProgressRecorder,
     make_settings,
@@ -33,15 +34,6 @@ pytestmark = pytest.mark.anyio
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "adk"
 STATE = f"/api/state/nemo_agent/me/{SID}/latest"
-TOOLS = {
-    "upload_media",
-    "send_edit",
-    "get_timeline",
-    "check_credits",
-    "export_video",
-    "new_project",
-    "list_projects",
-}
 DRAFT_10S = {"t": [{"tt": 0, "sg": [{"d": 10000, "m": {"name": "lecture"}}]}]}
 DRAFT_5S = {"t": [{"tt": 0, "sg": [{"d": 5000, "m": {"name": "lecture"}}]}]}
 

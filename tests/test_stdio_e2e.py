@@ -20,20 +20,11 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from .fake_backend import MP4_HEAD, FakeBackend, serve, server_env
-from .helpers import ProgressRecorder
+from .helpers import TOOLS, ProgressRecorder
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 TEE = Path(__file__).with_name("stdio_tee.py")
-TOOLS = {
-    "upload_media",
-    "send_edit",
-    "get_timeline",
-    "check_credits",
-    "export_video",
-    "new_project",
-    "list_projects",
-}
 
 
 @dataclass
