@@ -1,6 +1,6 @@
 """``nemo-mcp`` on stdio with an event-loop lag probe running in the server's own loop.
 
-It does what ``nemo-mcp`` (``nemo_mcp.cli._serve``) does for stdio — settings from the
+It does what ``nemo-mcp`` (``nemo_mcp.cli.main._serve``) does for stdio — settings from the
 environment, ``build_server``, ``run_stdio_async`` — plus one task that sleeps 10 ms at a
 time and records how late it wakes up (the lag every other task on the loop also sees),
 and the process RSS every 0.25 s. Samples carry ``time.monotonic()`` stamps, so the
@@ -50,8 +50,8 @@ def dump(out: Path, lags: list[tuple[float, float]], rss: list[tuple[float, int]
 def main() -> int:
     if proto := os.environ.get("BENCH_PROTO"):  # a proposal's patched copy (see bench/proto.py)
         sys.path.insert(0, str(CACHE / "proto" / proto))
-    from nemo_mcp.cli import _parser, _settings, _setup_logging
-    from nemo_mcp.server import build_server
+    from nemo_mcp.cli.main import _parser, _settings, _setup_logging
+    from nemo_mcp.mcp.server import build_server
 
     settings = _settings(_parser().parse_args([]))
     mcp = build_server(settings)

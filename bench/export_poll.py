@@ -29,11 +29,11 @@ import httpx
 from _common import Row, arg_parser, banner, emit, median
 from pydantic import SecretStr
 
-from nemo_mcp.client import NemoClient
+from nemo_mcp.api.client import NemoClient
+from nemo_mcp.api.models import RenderStatus
 from nemo_mcp.config import Settings
-from nemo_mcp.models import RenderStatus
-from nemo_mcp.session import SessionManager
-from nemo_mcp.store import RenderRecord, Store
+from nemo_mcp.service.session import SessionManager
+from nemo_mcp.service.store import RenderRecord, Store
 
 SEED = 20261121
 FIXED_POLL = 30.0
@@ -143,7 +143,7 @@ async def real_pair(duration: float) -> dict[str, float]:
         async with serve(fake) as url:
             settings = Settings(api_base=url, home=Path(tmp) / "home")
             mgr = SessionManager(settings)
-            from nemo_mcp.client import PathSource
+            from nemo_mcp.api.client import PathSource
 
             await mgr.upload_files([PathSource(clip)], None)
             sid = mgr.current_project_id()

@@ -2,12 +2,12 @@
 
 The clip is made with ffmpeg's lavfi sources (testsrc2 plus a 440 Hz tone that is silent
 3 s of every 10 s; full: 5 minutes of 1080p, quick: 20 s of 640x360) and cached in
-``bench/.cache/media``. The engine (``nemo_mcp.local.app.create_app``, served in this
+``bench/.cache/media``. The engine (``nemo_mcp.engine.http.create_app``, served in this
 process) gets the clip and a music file uploaded and the instruction "trim the start, cut
 out silences, add a title, add background music at 20 %, format for YouTube"; its
 interpreter produces the draft. Then, alternating:
 
-* ours: ``nemo_mcp.local.render.render_draft`` on that draft (what an export runs);
+* ours: ``nemo_mcp.engine.render.render_draft`` on that draft (what an export runs);
 * one hand-written ffmpeg command doing the same edit: one input, select/aselect for the
   kept stretches, scale/pad to 1920x1080, drawtext for the title, the music mixed at its
   volume, the same encoder settings;
@@ -38,14 +38,14 @@ from typing import Any
 import anyio
 from _common import CACHE, Row, arg_parser, banner, bench_env, emit, median, secs
 
-from nemo_mcp.client import PathSource
+from nemo_mcp.api.client import PathSource
+from nemo_mcp.api.events import Text
 from nemo_mcp.config import Settings
-from nemo_mcp.events import Text
-from nemo_mcp.local import render as render_mod
-from nemo_mcp.local.app import _running, _url_of, bind_socket, create_app
-from nemo_mcp.local.ffmpeg import find_ffmpeg
-from nemo_mcp.local.media import probe
-from nemo_mcp.session import SessionManager
+from nemo_mcp.engine import render as render_mod
+from nemo_mcp.engine.ffmpeg import find_ffmpeg
+from nemo_mcp.engine.http import _running, _url_of, bind_socket, create_app
+from nemo_mcp.engine.media import probe
+from nemo_mcp.service.session import SessionManager
 
 MEDIA = CACHE / "media"
 MOVIEPY_VENV = CACHE / "moviepy-venv"

@@ -38,13 +38,13 @@ def prepare(name: str) -> Path:
 
 def serve(name: str, argv: list[str]) -> int:
     sys.path.insert(0, str(SCRATCH / name))
-    import nemo_mcp.server
-    from nemo_mcp.cli import main
+    import nemo_mcp.mcp.server
+    from nemo_mcp.cli.main import main
 
-    assert str(SCRATCH) in str(nemo_mcp.server.__file__), "the patched copy was not imported"
+    assert str(SCRATCH) in str(nemo_mcp.mcp.server.__file__), "the patched copy was not imported"
     window = os.environ.get("BENCH_FRAGMENT_WINDOW")
     if window is not None:
-        defaults = nemo_mcp.server.Progress.__init__.__kwdefaults__
+        defaults = nemo_mcp.mcp.server.Progress.__init__.__kwdefaults__
         assert defaults is not None
         defaults["window"] = float(window)
     return main(argv)

@@ -94,7 +94,7 @@ def time_to_tools(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
 
 def import_profile(top: int = 15) -> str:
     """The heaviest imports of the stdio server path, by cumulative time (-X importtime)."""
-    code = "import nemo_mcp.cli, nemo_mcp.server"
+    code = "import nemo_mcp.cli.main, nemo_mcp.mcp.server"
     run = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
     )

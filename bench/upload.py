@@ -86,9 +86,9 @@ def serve() -> None:
 async def _client(url: str, path: Path) -> dict[str, float]:
     from pydantic import SecretStr
 
-    from nemo_mcp.client import NemoClient, PathSource
+    from nemo_mcp.api.client import NemoClient, PathSource
     from nemo_mcp.config import SKILLS
-    from nemo_mcp.files import UploadPolicy
+    from nemo_mcp.service.uploads import UploadPolicy
 
     policy = UploadPolicy([path.parent])
     small = path.with_name("warmup.mp4")

@@ -32,7 +32,7 @@ Or as a separate process (it prints its URL as the first line on stdout)::
 ============== ==============================================================
 
 Captured fixtures are replayed byte for byte (the body after the header block of
-``shared/fixtures/adk/*.http``). Knobs come from the constructor, from ``NEMO_FAKE_*``
+``tests/fixtures/adk/*.http``, copied from the contract). Knobs come from the constructor, from ``NEMO_FAKE_*``
 environment variables (:meth:`FakeBackend.from_env`), from command-line flags, or at run
 time from ``POST /_fake/config`` (JSON of the same names); ``GET /_fake/stats`` returns
 the counters. Failures are injected per endpoint with :meth:`FakeBackend.fail`: an HTTP
@@ -65,7 +65,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "adk"
+from .helpers import ADK_FIXTURES
+
+FIXTURES = ADK_FIXTURES
 MP4_HEAD = b"\x00\x00\x00\x18ftypmp42"
 ENDPOINTS = (
     "token",

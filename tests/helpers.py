@@ -14,6 +14,9 @@ import httpx
 
 from nemo_mcp.config import Settings
 
+# The captured ADK exchanges, vendored from the contract so a plain clone runs every test.
+ADK_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "adk"
+
 API = "https://api.test"
 TOKEN = "nmv_usr_SECRET0123456789abcdef"
 TOKEN2 = "nmv_usr_FRESH9876543210fedcba"

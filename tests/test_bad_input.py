@@ -1,7 +1,7 @@
 """Hostile and broken input on the REAL stdio transport, spoken as raw newline-delimited JSON-RPC.
 
 Each test spawns ``python -m nemo_mcp`` (the shipped entry point, which serves through the
-hardened transport of :mod:`nemo_mcp.stdio` around the SDK's) pointed at the loopback fake backend, performs the
+hardened transport of :mod:`nemo_mcp.mcp.stdio` around the SDK's) pointed at the loopback fake backend, performs the
 handshake-era opening (``initialize`` with 2025-11-25, then ``notifications/initialized``)
 and then misbehaves. Every read is bounded by a timeout; after each bad input a ``ping``
 must still be answered; at the end every line the server wrote to stdout must be one

@@ -14,9 +14,9 @@ import respx
 from pydantic import SecretStr
 
 from nemo_mcp import errors
-from nemo_mcp.client import MultipartUpload, NemoClient, PathSource, unwrap
+from nemo_mcp.api.client import MultipartUpload, NemoClient, PathSource, unwrap
+from nemo_mcp.api.events import StateDelta, Text, ToolCall
 from nemo_mcp.config import SKILLS
-from nemo_mcp.events import StateDelta, Text, ToolCall
 
 from .helpers import API, SID, TOKEN, FakeSleep, app_error, discard_server, ok
 
@@ -250,7 +250,7 @@ def test_render_status_normalises_known_variants(
     raw: dict[str, Any], status: str, url: str | None, progress: float
 ) -> None:
     """Documented and Remotion-native render shapes all map to status/progress/url."""
-    from nemo_mcp.models import RenderStatus
+    from nemo_mcp.api.models import RenderStatus
 
     parsed = RenderStatus.model_validate(raw)
     assert (parsed.status, parsed.output_url, parsed.progress) == (status, url, progress)

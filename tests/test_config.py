@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nemo_mcp.cli import _parser, _settings
+from nemo_mcp.cli.main import _parser, _settings
 from nemo_mcp.config import DEFAULT_API_BASE, SKILLS, Settings
 from nemo_mcp.errors import ConfigError
 

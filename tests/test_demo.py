@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from nemo_mcp.demo import mp4_chapters, slide_changes
-from nemo_mcp.local.media import parse_subtitles, probe
+from nemo_mcp.cli.demo import mp4_chapters, slide_changes
+from nemo_mcp.engine.media import parse_subtitles, probe
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "nemo_mcp" / "assets"

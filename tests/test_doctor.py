@@ -21,8 +21,8 @@ import pytest
 from pydantic import SecretStr
 
 from nemo_mcp import __version__
+from nemo_mcp.cli.doctor import REQUIRED_ENCODERS, REQUIRED_FILTERS, run_doctor
 from nemo_mcp.config import Settings
-from nemo_mcp.doctor import REQUIRED_ENCODERS, REQUIRED_FILTERS, run_doctor
 
 SECRET = "nmv_usr_doctorSECRETzq81"
 posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX file modes and shell scripts")
@@ -189,7 +189,7 @@ def test_local_engine_that_cannot_load_is_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If the embedded engine's module cannot be imported, doctor says so and exits 1."""
-    monkeypatch.setitem(sys.modules, "nemo_mcp.local.app", None)
+    monkeypatch.setitem(sys.modules, "nemo_mcp.engine.http", None)
     code, lines = _doctor(Settings(home=tmp_path / "home", backend="local"), capsys)
     assert code == 1
     assert _line(lines, "✗ local engine: ").startswith(

@@ -28,11 +28,11 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from nemo_mcp.demo import mp4_chapters
-from nemo_mcp.local import draftops as ops
-from nemo_mcp.local.media import MediaInfo, probe
-from nemo_mcp.timeline import Draft, summarize
-from tests.local.helpers import ffmpeg, frame_rgb, pixel
+from nemo_mcp.cli.demo import mp4_chapters
+from nemo_mcp.draft import ops
+from nemo_mcp.draft.model import Draft, summarize
+from nemo_mcp.engine.media import MediaInfo, probe
+from tests.engine.helpers import ffmpeg, frame_rgb, pixel
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

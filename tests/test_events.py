@@ -1,4 +1,4 @@
-"""Tests for nemo_mcp.events: frame decoding, the streaming layer and reply building."""
+"""Tests for nemo_mcp.api.events: frame decoding, the streaming layer and reply building."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import time
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -16,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nemo_mcp import errors
-from nemo_mcp.events import (
+from nemo_mcp.api.events import (
     Event,
     Heartbeat,
     ReplyBuilder,
@@ -29,8 +28,9 @@ from nemo_mcp.events import (
     iter_events,
 )
 
-# CI clones the repository with shared/ beside it.
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "adk"
+from .helpers import ADK_FIXTURES
+
+FIXTURES = ADK_FIXTURES
 SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8"}
 LIMITS: dict[str, Any] = {"idle_timeout": 5.0, "total_timeout": 60.0, "max_event_bytes": 1 << 20}
 
@@ -166,10 +166,8 @@ EXPECTED: dict[str, tuple[list[Event], str]] = {
 
 
 def read_capture(name: str) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers and body of a captured exchange (skips when shared/ is not beside the repo)."""
+    """Status, headers and body of a captured exchange."""
     path = FIXTURES / f"{name}.http"
-    if not FIXTURES.is_dir():
-        pytest.skip(f"ADK fixtures not found at {FIXTURES} (clone shared/ beside the repository)")
     head, _, body = path.read_bytes().partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
@@ -181,8 +179,6 @@ def read_capture(name: str) -> tuple[int, dict[str, str], bytes]:
 
 def test_every_captured_event_stream_has_an_expectation() -> None:
     """Each 200 text/event-stream capture in the fixtures is covered by EXPECTED."""
-    if not FIXTURES.is_dir():
-        pytest.skip(f"ADK fixtures not found at {FIXTURES} (clone shared/ beside the repository)")
     streams = set()
     for path in FIXTURES.glob("*.http"):
         status, headers, _ = read_capture(path.stem)

@@ -1,4 +1,4 @@
-"""The streamable-HTTP app of :mod:`nemo_mcp.transport`: DNS-rebinding checks, the bearer gate, no token leaks.
+"""The streamable-HTTP app of :mod:`nemo_mcp.mcp.transport`: DNS-rebinding checks, the bearer gate, no token leaks.
 
 The MCP app is reached in-process through ``httpx2.ASGITransport`` (which runs no lifespan,
 so each test enters ``mcp.session_manager.run()`` itself); the server's own calls go over
@@ -25,8 +25,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from nemo_mcp.config import Settings
 from nemo_mcp.errors import ConfigError
-from nemo_mcp.server import build_server
-from nemo_mcp.transport import http_app
+from nemo_mcp.mcp.server import build_server
+from nemo_mcp.mcp.transport import http_app
 
 from .fake_backend import FakeBackend, serve
 

@@ -14,11 +14,12 @@ import pytest
 import respx
 from mcp import Client
 
-from nemo_mcp.files import UploadPolicy
-from nemo_mcp.server import build_server
-from nemo_mcp.session import SessionManager
+from nemo_mcp.mcp.server import build_server
+from nemo_mcp.service.session import SessionManager
+from nemo_mcp.service.uploads import UploadPolicy
 
 from .helpers import (
+    ADK_FIXTURES,
     API,
     SID,
     TOOLS,
@@ -32,7 +33,7 @@ from .helpers import (
 
 pytestmark = pytest.mark.anyio
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "adk"
+FIXTURES = ADK_FIXTURES
 STATE = f"/api/state/nemo_agent/me/{SID}/latest"
 DRAFT_10S = {"t": [{"tt": 0, "sg": [{"d": 10000, "m": {"name": "lecture"}}]}]}
 DRAFT_5S = {"t": [{"tt": 0, "sg": [{"d": 5000, "m": {"name": "lecture"}}]}]}
@@ -40,8 +41,6 @@ DRAFT_5S = {"t": [{"tt": 0, "sg": [{"d": 5000, "m": {"name": "lecture"}}]}]}
 
 def fixture_body(name: str) -> bytes:
     path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"fixture {path} not found (shared/ must sit beside the repo)")
     raw = path.read_bytes()
     return raw.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[1]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from nemo_mcp.store import ProjectRecord, RenderRecord, Store
+from nemo_mcp.service.store import ProjectRecord, RenderRecord, Store
 
 
 @pytest.fixture

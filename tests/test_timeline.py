@@ -1,4 +1,4 @@
-"""Tests for nemo_mcp.timeline: the draft model, summaries, structured output and diffs."""
+"""Tests for nemo_mcp.draft.model: the draft model, summaries, structured output and diffs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nemo_mcp.timeline import (
+from nemo_mcp.draft.model import (
     Draft,
     Segment,
     Track,

@@ -1,4 +1,4 @@
-"""Tests for nemo_mcp.translate: GUI phrases in the backend's text mapped to our tools."""
+"""Tests for nemo_mcp.service.translate: GUI phrases in the backend's text mapped to our tools."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nemo_mcp.translate import NOTE_CLOSE, NOTE_OPEN, RULES, TOOLS, gui_hints, translate
+from nemo_mcp.service.translate import NOTE_CLOSE, NOTE_OPEN, RULES, TOOLS, gui_hints, translate
 
 SUMMARY = 'Timeline (2 tracks): 1. Video: talk (0-10s) 2. Title: "Hi" (0-3s)'
 

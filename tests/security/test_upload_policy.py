@@ -13,9 +13,9 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from nemo_mcp import files
 from nemo_mcp.errors import ACCEPTED_FORMATS, MAX_UPLOAD_BYTES, UploadRefused
-from nemo_mcp.files import CheckedFile, UploadPolicy, check_url
+from nemo_mcp.service import uploads as files
+from nemo_mcp.service.uploads import CheckedFile, UploadPolicy, check_url
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="FIFOs and /etc/passwd are POSIX")
 

@@ -11,9 +11,9 @@ import pytest
 import respx
 from mcp import Client
 
-from nemo_mcp.files import UploadPolicy
-from nemo_mcp.server import build_server
-from nemo_mcp.session import SessionManager
+from nemo_mcp.mcp.server import build_server
+from nemo_mcp.service.session import SessionManager
+from nemo_mcp.service.uploads import UploadPolicy
 
 from ..helpers import API, FakeSleep, make_settings
 

@@ -1,0 +1,1 @@
+"""The command line: argument parsing into Settings, doctor and the demo."""

@@ -1,0 +1,1 @@
+"""The draft (timeline): one model, the operations on it, and its text."""

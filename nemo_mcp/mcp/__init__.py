@@ -1,0 +1,1 @@
+"""The only MCP-aware code: tool registration, transports and the stdio reader."""
