@@ -264,7 +264,7 @@ def main() -> None:
         f'Trim the first {trim} seconds, cut out silences, add a title "Benchmark", '
         f"add background music {music.name} at 20%, and format it for YouTube."
     )
-    font_found = render_mod._find_font()
+    font_found = render_mod.find_font()
     assert font_found is not None, "no font for the title"
     font = font_found[0]
     moviepy = ensure_moviepy() if use_moviepy else None

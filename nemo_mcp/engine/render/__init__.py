@@ -527,7 +527,7 @@ _FONT_CANDIDATES: tuple[tuple[str, str], ...] = (
 
 
 @cache
-def _find_font() -> tuple[Path, str] | None:
+def find_font() -> tuple[Path, str] | None:
     """A sans-serif font file and its family name, from the usual places on each system."""
     for candidate, family in _FONT_CANDIDATES:
         path = Path(candidate)
@@ -717,7 +717,7 @@ def _build(plan: _Plan, out_path: Path, *, quality: str, work_dir: Path) -> list
     video_chain: list[str] = []
     if plan.texts:
         ass_path = work_dir / "text.ass"
-        font = _find_font()
+        font = find_font()
         family = font[1] if font is not None else "Sans"
         _write_ass(plan, ass_path, family)
         subtitles = f"subtitles=filename={filter_value(str(ass_path))}"
