@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nemo_mcp.engine.render.assets import Assets
-from nemo_mcp.engine.render.graph import Input, Inputs, Stream, join, number, serialise, source
+from nemo_mcp.engine.render.graph import Input, Inputs, Stream, Value, join, number, serialise, source
 from nemo_mcp.engine.render.plan import SAMPLE_RATE, Piece, Plan, Sound
 
 # Up to this many pieces, each decoder may use all cores (a 4K source decodes faster).
@@ -116,12 +116,10 @@ def _fades(stream: Stream, plan: Plan, name: str) -> Stream:
 def _picture(joined: Stream, plan: Plan, assets: Assets) -> Stream:
     """Text, then fades (so text fades with the picture), then the encoder's pixel format."""
     if assets.subtitles is not None:
+        options: dict[str, Value] = {"filename": str(assets.subtitles)}
         if assets.fonts_dir is not None:
-            joined = joined.filter(
-                "subtitles", filename=str(assets.subtitles), fontsdir=str(assets.fonts_dir)
-            )
-        else:
-            joined = joined.filter("subtitles", filename=str(assets.subtitles))
+            options["fontsdir"] = str(assets.fonts_dir)
+        joined = joined.filter("subtitles", **options)
     return _fades(joined, plan, "fade").filter("format", "yuv420p")
 
 
