@@ -546,10 +546,6 @@ class NemoClient:
         status = _parse(RenderStatus, data)
         return status if status.id else status.model_copy(update={"id": render_id})
 
-    async def cancel_render(self, token: SecretStr, render_id: str) -> RenderStatus | None:
-        data = await self._call("POST", f"/api/render/proxy/lambda/{_seg(render_id)}/cancel", token=token)
-        return _parse(RenderStatus, data) if isinstance(data, dict) else None
-
     async def download(
         self,
         url: str,
