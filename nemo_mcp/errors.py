@@ -12,6 +12,8 @@ do next. ``str(exc)`` is the user message; nothing in it ever contains a token.
     ├── PolicyError                 we refused to act on a file or URL
     │   ├── UploadRefused
     │   └── DownloadRefused
+    │       └── DownloadFolderRefused   the download folder is missing or unusable
+    ├── EmptyTimeline               an export asked of a project with nothing on its timeline
     ├── TransportError              no usable HTTP response (connection failed, timed out)
     ├── StreamFailure               the /run_sse stream broke
     │   ├── StreamIdle              no bytes for longer than the idle limit
@@ -92,6 +94,17 @@ class UploadRefused(PolicyError):
 
 class DownloadRefused(PolicyError):
     pass
+
+
+class DownloadFolderRefused(DownloadRefused):
+    """The folder to save an export in cannot be used; the message says how to pass a usable one."""
+
+
+class EmptyTimeline(NemoError):
+    default_message = (
+        "The project's timeline is empty, so there is nothing to export yet. Upload media with "
+        "upload_media and describe an edit with send_edit first."
+    )
 
 
 class TransportError(NemoError):

@@ -469,7 +469,7 @@ async def test_multi_line_data_joins_with_newlines() -> None:
 
 @pytest.mark.anyio
 async def test_blank_lines_after_an_id_do_not_make_events() -> None:
-    """httpx-sse's empty dispatch after an id: field (and id/event-only blocks) yields nothing."""
+    """A block with only id: or event: fields (no data) dispatches nothing, as the SSE spec says."""
     body = b'id: 1\ndata: {"type":"text","content":"a"}\n\n\n\nevent: ping\n\nretry: 10\n\n: c\n\n\n'
     assert await collect(body) == [Text("a", False), Heartbeat("comment")]
 

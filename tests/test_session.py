@@ -12,7 +12,7 @@ import respx
 from pydantic import SecretStr
 
 from nemo_mcp import errors
-from nemo_mcp.service.session import Notes, SessionManager
+from nemo_mcp.service import Notes, SessionManager
 
 from .helpers import (
     API,

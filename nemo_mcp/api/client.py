@@ -2,9 +2,10 @@
 
 It owns the wire: URLs, headers, envelopes, multipart encoding and SSE decoding. It holds
 no token of its own — every authenticated method takes the token from its caller (the
-session manager), which also owns the recoveries (1001, 1002, 429 …). The only retries
-made here are for transient transport failures, and only where a repeat cannot double an
-effect: GET requests, and uploads, which re-open the file from its start on each attempt.
+session manager). Its :attr:`NemoClient.recovery` is the one recovery policy
+(:mod:`nemo_mcp.api.recovery`): the client applies only its transient repeats, and only
+where a repeat cannot double an effect (GET requests, and uploads, which re-open the file
+from its start on each attempt); the caller applies the others (1001, 1002, 429 …).
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from nemo_mcp import __version__
 from nemo_mcp.api.events import Event, iter_events
 from nemo_mcp.api.models import Credits, RenderStatus, SessionInfo, SessionState, TokenGrant, UploadResult
+from nemo_mcp.api.recovery import Recoveries, RecoveryPolicy, Sleep
 from nemo_mcp.config import APP_NAME, SkillProfile
 from nemo_mcp.errors import (
     APIError,
     BadInput,
     MissingClientId,
     RateLimited,
-    ServerError,
     SessionNotFound,
     TransportError,
     UnexpectedResponse,
@@ -46,7 +47,6 @@ from nemo_mcp.redact import SECRETS
 
 log = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[None]]
 ProgressFn = Callable[[int, int], Awaitable[None]]
 
 TRANSIENT_STATUSES = (502, 503, 504)
@@ -271,12 +271,6 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, ServerError):
-        return exc.transient
-    return isinstance(exc, TransportError)
-
-
 class NemoClient:
     """One per process: a keep-alive ``httpx.AsyncClient`` and typed methods per endpoint."""
 
@@ -302,9 +296,9 @@ class NemoClient:
         self.platform = platform
         self.skill_version = skill_version or profile.version
         self.stream_limits = stream_limits or StreamLimits()
-        self._sleep = sleep
         self._clock = clock
-        self._max_attempts = max_attempts
+        #: The one recovery policy; the session manager runs its operations through it too.
+        self.recovery = RecoveryPolicy(sleep=sleep, max_attempts=max_attempts)
         #: Host-name resolver used by the download policy (injectable for tests).
         self.resolve = resolve
         self._timeout = timeout
@@ -334,10 +328,6 @@ class NemoClient:
             headers={"User-Agent": f"nemo-mcp/{__version__}"},
         )
 
-    @property
-    def http(self) -> httpx.AsyncClient:
-        return self._http
-
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
@@ -365,7 +355,7 @@ class NemoClient:
     async def _send(
         self, method: str, path: str, *, token: SecretStr | None, retry: bool, **kwargs: Any
     ) -> httpx.Response:
-        """Send one request (retrying transient failures when ``retry``) and return the read response."""
+        """Send one request (repeating transient failures when ``retry``) and return the read response."""
         extra_headers = kwargs.pop("headers", {})
 
         async def attempt() -> httpx.Response:
@@ -390,30 +380,12 @@ class NemoClient:
                 raise_for_error(response)
             return response
 
-        if not retry:
-            return await attempt()
-        from tenacity import (  # imported on first retrying call: ~15 ms off server start-up
-            AsyncRetrying,
-            retry_if_exception,
-            stop_after_attempt,
-            wait_exponential,
-            wait_random,
-        )
+        async def once(_token: SecretStr | None, _session: str | None) -> httpx.Response:
+            response = await attempt()
+            log.debug("%s %s -> %s", method, path, response.status_code)
+            return response
 
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._max_attempts),
-            # 0.5 s, 1 s, 2 s … capped at 8 s, plus up to 0.25 s of jitter so clients spread out.
-            wait=wait_exponential(multiplier=0.5, max=8.0) + wait_random(0, 0.25),
-            retry=retry_if_exception(_is_transient),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        async for attempt_ctx in retrying:
-            with attempt_ctx:
-                response = await attempt()
-                log.debug("%s %s -> %s", method, path, response.status_code)
-                return response
-        raise AssertionError("unreachable")  # pragma: no cover
+        return (await self.recovery.run(once, Recoveries(repeatable=retry)))[1]
 
     async def _call(
         self, method: str, path: str, *, token: SecretStr | None, retry: bool = False, **kwargs: Any
@@ -573,10 +545,6 @@ class NemoClient:
         data = await self._call("GET", f"/api/render/proxy/lambda/{_seg(render_id)}", token=token, retry=True)
         status = _parse(RenderStatus, data)
         return status if status.id else status.model_copy(update={"id": render_id})
-
-    async def cancel_render(self, token: SecretStr, render_id: str) -> RenderStatus | None:
-        data = await self._call("POST", f"/api/render/proxy/lambda/{_seg(render_id)}/cancel", token=token)
-        return _parse(RenderStatus, data) if isinstance(data, dict) else None
 
     async def download(
         self,

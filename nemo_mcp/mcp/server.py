@@ -8,7 +8,6 @@ text says what happened and what to do next — never a stack trace, raw JSON or
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -25,15 +24,13 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from nemo_mcp import __version__
-from nemo_mcp.api.events import Heartbeat, ReplyBuilder, StateDelta, StreamError, Text, ToolCall
+from nemo_mcp.api.events import Heartbeat, StateDelta, StreamError, Text, ToolCall
 from nemo_mcp.api.models import RenderStatus, UploadedFile
 from nemo_mcp.config import SKILLS, Settings
 from nemo_mcp.draft import model as timeline
-from nemo_mcp.errors import ACCEPTED_FORMATS, MAX_UPLOAD_BYTES, NemoError, RenderFailed, UploadRefused
+from nemo_mcp.errors import ACCEPTED_FORMATS, MAX_UPLOAD_BYTES, NemoError, UploadRefused
 from nemo_mcp.redact import redact
-from nemo_mcp.service.session import Notes, SessionManager
-from nemo_mcp.service.store import RenderRecord
-from nemo_mcp.service.uploads import CheckedFile, UploadPolicy
+from nemo_mcp.service import CheckedFile, Notes, SessionManager, UploadPolicy, download_folder, edits, exports
 
 log = logging.getLogger(__name__)
 
@@ -452,7 +449,7 @@ def build_server(
         state = _state(ctx)
         notes = Notes()
         try:
-            dest = _download_dir(download_to, state.settings) if download_to else None
+            dest = download_folder(download_to, state.settings.download_dir) if download_to else None
             async with state.export_slots:
                 return await _run_export(
                     ctx, state, session, format, quality, dest, wait_seconds, render_id, overwrite, notes
@@ -507,7 +504,7 @@ def build_server(
                     language=p.language,
                     current=p.session_id == current,
                     last_used=p.last_used,
-                    renders=[r.render_id for r in mgr.store.list_renders(mgr.backend, p.session_id)],
+                    renders=exports.render_ids(mgr, p.session_id),
                 )
                 for p in mgr.list_projects()
             ],
@@ -617,45 +614,18 @@ async def _policy_for(ctx: Ctx, state: AppState) -> UploadPolicy:
     return state.policy.with_roots(uris) if uris else state.policy
 
 
-def _download_dir(download_to: str, settings: Settings) -> Path:
-    if "\x00" in download_to:
-        raise UploadRefused("The download folder path contains a NUL character; pass a plain folder path.")
-    folder = Path(download_to).expanduser()
-    if not folder.is_absolute():
-        base = settings.download_dir or Path.cwd()
-        folder = base / folder
-    try:
-        is_dir = folder.is_dir()
-    except OSError:  # a name too long or otherwise unusable for this filesystem
-        is_dir = False
-    if not is_dir:
-        raise UploadRefused(
-            f"The download folder {str(folder)!r} does not exist or is not a folder. Create it first, or pass "
-            "an existing folder."
-        )
-    return folder
-
-
 async def _run_edit(
     ctx: Ctx, state: AppState, instruction: str, session: str | None, notes: Notes
 ) -> EditOut:
-    mgr = state.manager
-    sid, before_state = await mgr.state(session, notes=notes)
-    before = before_state.state.draft
-    reply = ReplyBuilder()
+    edit = await edits.begin(state.manager, instruction, session, notes=notes)
     progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
     await progress.say("Sending the edit…")
     streamed = False  # whether the current turn's text already went out as fragments
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(progress.keepalive)
-            # aclosing: a `break` on an error frame finalises the decoder at once.
-            async with (
-                mgr.stream_edit(instruction, sid, notes=notes) as (sid, stream),
-                contextlib.aclosing(stream) as stream_events,
-            ):
+            async with edit.stream() as stream_events:
                 async for event in stream_events:
-                    reply.feed(event)
                     match event:
                         case Text(partial=True):
                             if event.text.strip():
@@ -670,55 +640,22 @@ async def _run_edit(
                             await progress.say(f"Running {event.name}…")
                         case Heartbeat() if progress.quiet_for >= progress.quiet_after:
                             await progress.say("Still working…")
-                        case StreamError():
-                            break
-                        case StateDelta() | Heartbeat():
+                        case StateDelta() | Heartbeat() | StreamError():
                             pass
             await progress.flush()
             tg.cancel_scope.cancel()
     except* NemoError as group:
         # The task group wraps what it raises; callers handle the NemoError itself.
         raise group.exceptions[0] from None
-    if reply.error is not None:
-        raise _stream_error(reply.error)
-
-    text = reply.final_text
-    after_state = (await mgr.state(sid, notes=notes))[1]
-    after = after_state.state.draft
-    if not text and after == before:
-        # A silent stream may land its change a moment later: look twice more before saying "nothing".
-        for _ in range(2):
-            await mgr.sleep(1.0)
-            after = (await mgr.state(sid, notes=notes))[1].state.draft
-            if after != before:
-                break
-    changes = timeline.diff(before, after)
-    summary = timeline.summarize(after)
-    if text:
-        from nemo_mcp.service.translate import translate  # its rule table compiles ~30 ms of regexes
-
-        text = translate(text, timeline_summary=summary)
-    elif changes:
-        text = "The edit was applied. " + timeline.describe_diff(before, after)
-    else:
-        text = (
-            "The backend finished without a reply and the timeline did not change. Try a more concrete "
-            "instruction (what to cut, where, how long)."
-        )
+    result = await edit.finish()
     return EditOut(
-        project=sid,
-        reply=text,
-        changes=changes,
-        timeline=summary,
-        backend_steps=reply.tool_calls,
+        project=result.project,
+        reply=result.reply,
+        changes=result.changes,
+        timeline=result.timeline,
+        backend_steps=result.backend_steps,
         notes=notes.items,
     )
-
-
-def _stream_error(error: StreamError) -> NemoError:
-    from nemo_mcp.errors import BackendStreamError
-
-    return BackendStreamError(backend_message=error.message, code=error.code)
 
 
 async def _run_export(
@@ -735,13 +672,7 @@ async def _run_export(
 ) -> ExportOut:
     mgr = state.manager
     if render_id:
-        found = mgr.find_render(render_id)
-        record = found or RenderRecord(
-            render_id=render_id,
-            backend=mgr.backend,
-            session_id=session or mgr.current_project_id() or "",
-            status="pending",
-        )
+        record = exports.resume(mgr, render_id, session)
         await ctx.report_progress(0, 100, f"Resuming render {render_id}…")
     else:
         await ctx.report_progress(0, 100, "Starting the render…")
@@ -769,12 +700,7 @@ async def _run_export(
             ),
             notes=notes.items,
         )
-    if status.status != "completed":
-        raise RenderFailed(
-            f"The render {status.status}"
-            + (f": {status.error}" if status.error else "")
-            + ". Check the timeline with get_timeline, then export again."
-        )
+    exports.raise_unless_completed(status)
     path: Path | None = None
     if dest is not None:
         await ctx.report_progress(100, 100, "Downloading the MP4…")

@@ -38,7 +38,7 @@ import anyio
 import httpx
 
 from nemo_mcp.config import is_loopback_host
-from nemo_mcp.errors import DownloadRefused, TransportError
+from nemo_mcp.errors import DownloadFolderRefused, DownloadRefused, TransportError
 
 GiB = 1024**3
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -92,6 +92,27 @@ def is_public_address(ip: IPv4Address | IPv6Address) -> bool:
             return is_public_address(embedded)
     blocked = ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
     return ip.is_global and not blocked and not ip.is_unspecified
+
+
+def download_folder(download_to: str, base: Path | None) -> Path:
+    """The existing folder an export is saved in; a relative path is taken from ``base`` (else the cwd)."""
+    if "\x00" in download_to:
+        raise DownloadFolderRefused(
+            "The download folder path contains a NUL character; pass a plain folder path."
+        )
+    folder = Path(download_to).expanduser()
+    if not folder.is_absolute():
+        folder = (base or Path.cwd()) / folder
+    try:
+        is_dir = folder.is_dir()
+    except OSError:  # a name too long or otherwise unusable for this filesystem
+        is_dir = False
+    if not is_dir:
+        raise DownloadFolderRefused(
+            f"The download folder {str(folder)!r} does not exist or is not a folder. Create it first, or pass "
+            "an existing folder."
+        )
+    return folder
 
 
 def safe_filename(name: str, *, default: str = "export.mp4") -> str:
@@ -175,7 +196,7 @@ async def _check_hop(url: httpx.URL, *, allow_loopback_http: bool, resolve: Reso
 def _prepare_target(dest_dir: Path, filename: str, *, overwrite: bool) -> tuple[Path, Path]:
     folder = Path(dest_dir).expanduser()
     if not folder.is_dir():
-        raise DownloadRefused(
+        raise DownloadFolderRefused(
             f"The download folder {folder} does not exist or is not a folder. Create it or choose another folder."
         )
     folder = folder.resolve()

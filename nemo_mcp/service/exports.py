@@ -1,0 +1,194 @@
+"""Exports: start a render, poll it, download it, and keep its record in the store.
+
+The record of a render is saved before the request that starts it, so a process that dies
+mid-request can still find the job; every poll updates it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from nemo_mcp.api.models import RenderStatus
+from nemo_mcp.errors import EmptyTimeline, NemoError, RenderFailed
+from nemo_mcp.service.store import RenderRecord
+
+if TYPE_CHECKING:
+    from nemo_mcp.service.projects import Notes, SessionManager
+
+#: Poll delays while a render's progress gives no usable estimate (the vendor documents 30 s).
+POLL_SCHEDULE = (2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0)
+MAX_POLL = 30.0
+#: Renderers that hold near 90 % until done (stitching, upload) finish where the rate reaches this.
+EARLY_TARGET = 90.0
+
+
+def _safe_stem(text: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60]
+    return stem or "nemo"
+
+
+def resume(mgr: SessionManager, render_id: str, session_id: str | None) -> RenderRecord:
+    """The record of an earlier render to keep waiting for (a fresh one if this store never saw it)."""
+    return mgr.find_render(render_id) or RenderRecord(
+        render_id=render_id,
+        backend=mgr.backend,
+        session_id=session_id or mgr.current_project_id() or "",
+        status="pending",
+    )
+
+
+def render_ids(mgr: SessionManager, session_id: str) -> list[str]:
+    """The ids of the renders recorded for a project."""
+    return [r.render_id for r in mgr.store.list_renders(mgr.backend, session_id)]
+
+
+def raise_unless_completed(status: RenderStatus) -> None:
+    """A finished render that did not complete becomes :class:`RenderFailed` with what to do next."""
+    if status.status != "completed":
+        raise RenderFailed(
+            f"The render {status.status}"
+            + (f": {status.error}" if status.error else "")
+            + ". Check the timeline with get_timeline, then export again."
+        )
+
+
+async def start(
+    mgr: SessionManager, session_id: str | None, *, fmt: str, quality: str, notes: Notes | None = None
+) -> RenderRecord:
+    """Start a render from the project's current draft and record it before anything else."""
+    sid, state = await mgr.state(session_id, notes=notes)
+    draft = state.state.draft
+    if not draft:
+        raise EmptyTimeline()
+    render_id = mgr.client.new_render_id()
+    # Record the id first: if this process dies mid-request the job can still be found.
+    record = mgr.store.save_render(
+        RenderRecord(render_id=render_id, backend=mgr.backend, session_id=sid, status="starting")
+    )
+
+    # The draft belongs to this session: a gone session is reported, not replaced.
+    async def op(token: SecretStr, _: str | None) -> RenderStatus:
+        return await mgr.client.start_render(token, sid, draft, render_id=render_id, fmt=fmt, quality=quality)
+
+    try:
+        _, status = await mgr.call(op, notes=notes)
+    except NemoError as exc:
+        mgr.store.save_render(
+            RenderRecord(**{**record.__dict__, "status": "failed", "error": exc.user_message})
+        )
+        raise
+    if status.id and status.id != render_id:
+        # The backend chose its own id: keep that one and forget the provisional one.
+        mgr.store.delete_render(mgr.backend, render_id)
+        record = RenderRecord(render_id=status.id, backend=mgr.backend, session_id=sid, status=status.status)
+    return _record_status(mgr, record, status)
+
+
+def _record_status(mgr: SessionManager, record: RenderRecord, status: RenderStatus) -> RenderRecord:
+    return mgr.store.save_render(
+        RenderRecord(
+            render_id=record.render_id,
+            backend=mgr.backend,
+            session_id=record.session_id,
+            status=status.status,
+            progress=status.progress,
+            output_url=status.output_url or record.output_url,
+            local_file=record.local_file,
+            error=status.error,
+        )
+    )
+
+
+def next_poll_delay(attempt: int, history: list[tuple[float, float]]) -> float:
+    """How long to wait before the next poll.
+
+    Without progress information the delays follow :data:`POLL_SCHEDULE`, ending at the
+    documented 30 s. When the backend reports progress, the rate seen so far predicts the
+    finish, and the next poll is aimed just after it (never more than 30 s away).
+    """
+    fallback = POLL_SCHEDULE[min(attempt, len(POLL_SCHEDULE) - 1)]
+    if len(history) >= 2:
+        (t0, p0), (t1, p1) = history[0], history[-1]
+        if p1 > p0 and t1 > t0 and p1 < 100:
+            rate = (p1 - p0) / (t1 - t0)
+            # Aim first where the rate reaches EARLY_TARGET, then at 100: one more poll
+            # when progress is truly linear, seconds instead of a tenth of the render when
+            # the renderer jumps from ~90 % to done.
+            target = EARLY_TARGET if p1 < EARLY_TARGET - 0.5 else 100.0
+            remaining = (target - p1) / rate
+            return max(1.0, min(MAX_POLL, remaining + 0.5))
+    return fallback
+
+
+async def wait(
+    mgr: SessionManager,
+    record: RenderRecord,
+    *,
+    wait_seconds: float,
+    on_progress: Callable[[RenderStatus], Awaitable[None]] | None = None,
+    notes: Notes | None = None,
+) -> tuple[RenderRecord, RenderStatus, bool]:
+    """Poll until the render finishes or ``wait_seconds`` pass; returns (record, status, finished)."""
+    deadline = mgr.clock() + wait_seconds
+    attempt = 0
+    history: list[tuple[float, float]] = []
+    status = RenderStatus(id=record.render_id, status="pending")
+    render_id = record.render_id
+
+    async def poll(token: SecretStr, _: str | None) -> RenderStatus:
+        return await mgr.client.get_render(token, render_id)
+
+    first = True
+    while True:
+        if not first:
+            delay = next_poll_delay(attempt, history)
+            remaining = deadline - mgr.clock()
+            if remaining <= 0:
+                return record, status, False
+            await mgr.sleep(min(delay, remaining))
+            attempt += 1
+        first = False
+        _, status = await mgr.call(poll, notes=notes)
+        record = _record_status(mgr, record, status)
+        now = mgr.clock()
+        if status.progress > 0 and not math.isnan(status.progress):
+            history.append((now, status.progress))
+        if on_progress is not None:
+            await on_progress(status)
+        if status.finished:
+            return record, status, True
+        if now >= deadline:
+            return record, status, False
+
+
+async def download(
+    mgr: SessionManager,
+    record: RenderRecord,
+    dest_dir: Path,
+    *,
+    overwrite: bool = False,
+    on_progress: Callable[[int, int | None], Awaitable[None]] | None = None,
+) -> Path:
+    """Save a finished render as ``<project title>-<render id>.mp4`` in ``dest_dir`` and record the path."""
+    if not record.output_url:
+        raise RenderFailed("The render has no download URL yet; wait for it to complete.")
+    project = mgr.store.get_project(mgr.backend, record.session_id)
+    stem = _safe_stem(project.title if project and project.title else "nemo-export")
+    filename = f"{stem}-{record.render_id}.mp4"
+    token = await mgr.token()
+    path = await mgr.client.download(
+        record.output_url,
+        dest_dir,
+        filename=filename,
+        token=token,
+        overwrite=overwrite,
+        on_progress=on_progress,
+    )
+    mgr.store.save_render(RenderRecord(**{**record.__dict__, "local_file": str(path)}))
+    return path
