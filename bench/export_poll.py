@@ -32,7 +32,7 @@ from pydantic import SecretStr
 from nemo_mcp.api.client import NemoClient
 from nemo_mcp.api.models import RenderStatus
 from nemo_mcp.config import Settings
-from nemo_mcp.service.session import SessionManager
+from nemo_mcp.service import SessionManager
 from nemo_mcp.service.store import RenderRecord, Store
 
 SEED = 20261121

@@ -45,7 +45,7 @@ from nemo_mcp.engine import render as render_mod
 from nemo_mcp.engine.ffmpeg import find_ffmpeg
 from nemo_mcp.engine.http import _running, _url_of, bind_socket, create_app
 from nemo_mcp.engine.media import probe
-from nemo_mcp.service.session import SessionManager
+from nemo_mcp.service import SessionManager
 
 MEDIA = CACHE / "media"
 MOVIEPY_VENV = CACHE / "moviepy-venv"

@@ -15,7 +15,7 @@ import respx
 from mcp import Client
 
 from nemo_mcp.mcp.server import build_server
-from nemo_mcp.service.session import SessionManager
+from nemo_mcp.service import SessionManager
 from nemo_mcp.service.uploads import UploadPolicy
 
 from .helpers import (

@@ -34,7 +34,7 @@ from nemo_mcp import __version__
 from nemo_mcp.config import Settings, is_loopback_host
 from nemo_mcp.errors import AuthError, NemoError
 from nemo_mcp.redact import redact
-from nemo_mcp.service.session import backend_key
+from nemo_mcp.service import backend_key
 from nemo_mcp.service.store import Store
 
 Status = Literal["ok", "warn", "fail"]
@@ -393,7 +393,7 @@ def check_cloud(api_base: str, *, timeout: float = CLOUD_TIMEOUT_S) -> Check:
 
 async def _probe_local(settings: Settings) -> str:
     from nemo_mcp.engine.http import running_backend
-    from nemo_mcp.service.session import SessionManager
+    from nemo_mcp.service import SessionManager
 
     with anyio.fail_after(LOCAL_TIMEOUT_S):
         async with running_backend(settings.home) as api_base:
