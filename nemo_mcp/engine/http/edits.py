@@ -1,5 +1,7 @@
-"""Edits: ``/run_sse`` plans an instruction, runs its operations and streams ADK frames; uploads
-place their files on the timeline. Both keep the undo history and save the state after each step.
+"""Edit orchestration: plan → executor → ADK frames for ``/run_sse``, and uploads placed on the timeline.
+
+Both hold the session's lock, keep the undo history and save the state after each step, so an
+edit stopped half-way leaves a consistent state that can still be undone.
 """
 
 from __future__ import annotations
