@@ -513,9 +513,6 @@ class NemoClient:
         )
         return _parse(SessionState, data)
 
-    def new_render_id(self) -> str:
-        return f"render_{int(time.time() * 1000)}"
-
     async def start_render(
         self,
         token: SecretStr,

@@ -9,12 +9,19 @@ them into one set of field names so the rest of the code sees a single shape.
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 RenderState = Literal["pending", "processing", "completed", "failed", "cancelled"]
+
+
+def new_render_id(clock: Callable[[], float] = time.time) -> str:
+    """A render id chosen by the caller, in the cloud's own form: ``render_<epoch ms>``."""
+    return f"render_{int(clock() * 1000)}"
 
 
 class WireModel(BaseModel):

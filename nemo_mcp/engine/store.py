@@ -166,11 +166,6 @@ def new_media_id() -> str:
     return "m_" + secrets.token_hex(8)
 
 
-def new_render_id(clock: Callable[[], float] = time.time) -> str:
-    """The id an export gets when its request names none: the cloud's ``render_<epoch ms>``."""
-    return f"render_{int(clock() * 1000)}"
-
-
 class EngineStore:
     """Synchronous, thread-safe access to ``<root>/engine.sqlite3``."""
 

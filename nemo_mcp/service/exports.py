@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from nemo_mcp.api.models import RenderStatus
+from nemo_mcp.api.models import RenderStatus, new_render_id
 from nemo_mcp.errors import EmptyTimeline, NemoError, RenderFailed
 from nemo_mcp.service.store import RenderRecord
 
@@ -66,7 +66,7 @@ async def start(
     draft = state.state.draft
     if not draft:
         raise EmptyTimeline()
-    render_id = mgr.client.new_render_id()
+    render_id = new_render_id()
     # Record the id first: if this process dies mid-request the job can still be found.
     record = mgr.store.save_render(
         RenderRecord(render_id=render_id, backend=mgr.backend, session_id=sid, status="starting")

@@ -20,6 +20,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
+from nemo_mcp.api.models import new_render_id
 from nemo_mcp.draft import timeline_ms
 from nemo_mcp.engine import media as media_mod
 from nemo_mcp.engine import render as render_mod
@@ -29,7 +30,7 @@ from nemo_mcp.engine.http.engine import Engine, RenderJob, engine_of
 from nemo_mcp.engine.http.envelopes import ApiFailure, coded, iso, json_body, render_ok
 from nemo_mcp.engine.http.files import RENDER, base_url, file_url
 from nemo_mcp.engine.http.sessions import draft_of, list_of
-from nemo_mcp.engine.store import RenderRecord, new_render_id
+from nemo_mcp.engine.store import RenderRecord
 from nemo_mcp.redact import redact
 
 logger = logging.getLogger(__name__)
