@@ -29,6 +29,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from nemo_mcp import __version__
 from nemo_mcp.api.events import Event, iter_events
+from nemo_mcp.api.frames import RunRequest
 from nemo_mcp.api.models import Credits, RenderStatus, SessionInfo, SessionState, TokenGrant, UploadResult
 from nemo_mcp.api.recovery import Recoveries, RecoveryPolicy, Sleep
 from nemo_mcp.config import APP_NAME, SkillProfile
@@ -423,13 +424,7 @@ class NemoClient:
         Leaving the ``async with`` block (normally, by error or by cancellation) closes the
         connection at once, so a cancelled edit stops reading from the backend.
         """
-        body = {
-            "app_name": APP_NAME,
-            "user_id": "me",
-            "session_id": session_id,
-            "new_message": {"role": "user", "parts": [{"text": text}]},
-            "streaming": True,
-        }
+        body = RunRequest.for_text(session_id, text).body()
         headers = {**self.headers(token), "Accept": "text/event-stream", "Cache-Control": "no-store"}
         request = self._http.build_request(
             "POST",

@@ -19,7 +19,7 @@ from nemo_mcp.api.client import NemoClient, PathSource
 from nemo_mcp.api.events import StateDelta, Text, ToolCall, ToolResult
 from nemo_mcp.config import SKILLS
 from nemo_mcp.draft import ops
-from nemo_mcp.engine.http import AdkFrames, bind_socket, running_backend, serve
+from nemo_mcp.engine.http import bind_socket, engine_frames, running_backend, serve
 from nemo_mcp.engine.media import probe
 from nemo_mcp.errors import ConfigError
 
@@ -608,7 +608,7 @@ async def test_vanished_in_place_file_is_reported(api: Api, gap_video: Path, tmp
 
 def test_error_frames_match_adk_2() -> None:
     """An unexpected failure becomes ADK 2.x's pair of frames, with paths and tokens scrubbed."""
-    frames = AdkFrames().errors(RuntimeError("boom in /home/me/secret/file.mp4 with nmv_local_abcdefgh"))
+    frames = engine_frames().errors(RuntimeError("boom in /home/me/secret/file.mp4 with nmv_local_abcdefgh"))
     assert set(frames[0]) >= {
         "errorCode",
         "errorMessage",

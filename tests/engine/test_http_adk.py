@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from nemo_mcp.engine.http import AdkFrames, sse_data
+from nemo_mcp.api.frames import AdkFrames, sse_data
+from nemo_mcp.engine.http import engine_frames
 from nemo_mcp.engine.http.adk import parse_run_request
 from nemo_mcp.engine.http.envelopes import ApiFailure
 
@@ -83,7 +84,7 @@ def test_event_frame_fields_and_order() -> None:
 
 def test_error_frames_scrub_paths() -> None:
     """A failure becomes ADK 2.x's pair of error frames, with file paths taken out of the message."""
-    frames = AdkFrames()
+    frames = engine_frames()
     first, second = frames.errors(ValueError("cannot read /home/someone/secret/clip.mp4"))
     assert first["errorCode"] == "ValueError"
     assert "/home/someone" not in first["errorMessage"]

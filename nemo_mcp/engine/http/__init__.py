@@ -16,18 +16,17 @@ Modules: ``app`` (routes), ``engine`` (what one app owns), ``envelopes``, ``auth
 ``edits`` (with ``adk`` and ``stream``), ``renders`` and ``serve`` (uvicorn).
 """
 
-from nemo_mcp.engine.http.adk import AdkFrames, sse_data
+from nemo_mcp.engine.http.adk import engine_frames
 from nemo_mcp.engine.http.app import create_app
 from nemo_mcp.engine.http.serve import bind_socket, run_forever, running, running_backend, serve, url_of
 
 __all__ = [
-    "AdkFrames",
     "bind_socket",
     "create_app",
+    "engine_frames",
     "run_forever",
     "running",
     "running_backend",
     "serve",
-    "sse_data",
     "url_of",
 ]

@@ -1,55 +1,23 @@
-"""The ADK side of ``/run_sse``: its request model, its validation errors, and the event frames it streams."""
+"""The engine's side of ``/run_sse``: reading and validating the request, the way ADK answers a bad one.
+
+The request model and the event frames are the shared wire shapes of :mod:`nemo_mcp.api.frames`.
+"""
 
 from __future__ import annotations
 
 import json
-import time
-import uuid
-from collections.abc import Mapping
 from typing import Any
 
-from pydantic import AliasGenerator, BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from nemo_mcp.config import APP_NAME
+from nemo_mcp.api.frames import AdkFrames, RunRequest
 from nemo_mcp.engine.ffmpeg import scrub_paths
 from nemo_mcp.engine.http.envelopes import ApiFailure, adk_detail
-from nemo_mcp.redact import redact
 
 MAX_RUN_BODY_BYTES = 1024 * 1024
-HEARTBEAT = b": ping\n\n"
-
-
-class _AdkModel(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=AliasGenerator(validation_alias=to_camel), populate_by_name=True, extra="allow"
-    )
-
-
-class AdkPart(_AdkModel):
-    text: str | None = None
-
-
-class AdkContent(_AdkModel):
-    parts: list[AdkPart] | None = None
-    role: str | None = None
-
-
-class RunRequest(_AdkModel):
-    """ADK's ``RunAgentRequest``: snake_case or camelCase, like ADK's own validation."""
-
-    app_name: str
-    user_id: str
-    session_id: str
-    new_message: AdkContent
-    streaming: bool = False
-    state_delta: dict[str, Any] | None = None
-
-    def text(self) -> str:
-        """The message's text parts, one per line."""
-        return "\n".join(p.text for p in (self.new_message.parts or []) if p.text).strip()
 
 
 def _unprocessable(errors: list[dict[str, Any]]) -> ApiFailure:
@@ -85,67 +53,6 @@ async def read_run_request(request: Request) -> RunRequest:
     return parse_run_request(bytes(raw))
 
 
-def _actions(state_delta: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "stateDelta": state_delta or {},
-        "artifactDelta": {},
-        "requestedAuthConfigs": {},
-        "requestedToolConfirmations": {},
-    }
-
-
-class AdkFrames:
-    """Builds ADK-shaped events for one invocation."""
-
-    def __init__(self) -> None:
-        self.invocation_id = f"e-{uuid.uuid4()}"
-
-    def event(
-        self,
-        parts: list[dict[str, Any]],
-        *,
-        role: str = "model",
-        partial: bool | None = None,
-        state_delta: dict[str, Any] | None = None,
-        finish: bool = False,
-        function_call: bool = False,
-    ) -> dict[str, Any]:
-        """One event carrying ``parts``, its fields in the order ADK writes them."""
-        event: dict[str, Any] = {"content": {"parts": parts, "role": role}}
-        if partial is not None:
-            event["partial"] = partial
-        if finish:
-            event["finishReason"] = "STOP"
-        event.update(
-            {"invocationId": self.invocation_id, "author": APP_NAME, "actions": _actions(state_delta)}
-        )
-        if function_call:
-            event["longRunningToolIds"] = []
-        event["id"] = str(uuid.uuid4())
-        event["timestamp"] = time.time()
-        return event
-
-    def errors(self, exc: BaseException) -> list[dict[str, Any]]:
-        """ADK 2.x's pair: an event with errorCode/errorMessage, then the bare error object."""
-        message = redact(scrub_paths(str(exc) or type(exc).__name__))[:500]
-        name = type(exc).__name__
-        return [
-            {
-                "errorCode": name,
-                "errorMessage": message,
-                "invocationId": self.invocation_id,
-                "author": APP_NAME,
-                "actions": _actions(),
-                "id": str(uuid.uuid4()),
-                "timestamp": time.time(),
-            },
-            {
-                "error": f"{name}: {message}",
-                "error_details": {"error_type": name, "error_message": message, "timestamp": time.time()},
-            },
-        ]
-
-
-def sse_data(obj: Mapping[str, Any]) -> bytes:
-    """One server-sent event carrying ``obj`` as compact JSON."""
-    return b"data: " + json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n"
+def engine_frames() -> AdkFrames:
+    """The frames of one invocation, with file paths taken out of error text."""
+    return AdkFrames(scrub=scrub_paths)

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from nemo_mcp.api.frames import call_part, response_part, text_part
 from nemo_mcp.config import APP_NAME
 from nemo_mcp.draft import peek_meta
 from nemo_mcp.engine.analysis import SessionAnalyzer
@@ -27,7 +28,7 @@ from nemo_mcp.engine.edit import (
     plan,
     push_history,
 )
-from nemo_mcp.engine.http.adk import AdkFrames, read_run_request
+from nemo_mcp.engine.http.adk import engine_frames, read_run_request
 from nemo_mcp.engine.http.auth import user_for
 from nemo_mcp.engine.http.engine import Engine, engine_of
 from nemo_mcp.engine.http.envelopes import adk_detail
@@ -85,14 +86,14 @@ def _drop_unused_history(edit: EditState) -> None:
 
 async def run_instruction(engine: Engine, record: SessionRecord, text: str, emit: Emit) -> None:
     """Plan and execute one instruction, emitting ADK events; the state is saved after each step."""
-    frames = AdkFrames()
+    frames = engine_frames()
     async with engine.lock(record.session_id):
         session = _open(engine, record)
         edit = session.edit
         the_plan = plan(text, edit)
         intro = describe_plan(the_plan)
         if intro:
-            await emit(frames.event([{"text": intro}], partial=True))
+            await emit(frames.event([text_part(intro)], partial=True))
         executor = Executor(edit, SessionAnalyzer(session.state))
         names = [op.name for op in the_plan.operations]
         keeps_history = "undo" not in names and any(name not in _NO_HISTORY for name in names)
@@ -103,25 +104,23 @@ async def run_instruction(engine: Engine, record: SessionRecord, text: str, emit
         results = []
         for index, op in enumerate(the_plan.operations):
             call_id = f"adk-{uuid.uuid4()}"
-            parts: list[dict[str, Any]] = [
-                {"functionCall": {"id": call_id, "args": op.args, "name": op.name}}
-            ]
+            parts = [call_part(call_id, op.name, op.args)]
             if index == 0 and intro:
-                parts.insert(0, {"text": intro})
+                parts.insert(0, text_part(intro))
             await emit(frames.event(parts, partial=False, function_call=True))
             result = await executor.run(op)
             results.append(result)
             session.save()
             delta = {"draft": edit.draft, **edit.outputs}
-            response = {"id": call_id, "name": op.name, "response": result.response}
-            await emit(frames.event([{"functionResponse": response}], role="user", state_delta=delta))
+            response = response_part(call_id, op.name, result.response)
+            await emit(frames.event([response], role="user", state_delta=delta))
         if keeps_history and edit.draft == before:
             _drop_unused_history(edit)
         reply = compose_reply(the_plan, results, edit)
         session.state["last_reply"] = reply
         session.save()
         await emit(
-            frames.event([{"text": reply}], partial=False, finish=True, state_delta={"last_reply": reply})
+            frames.event([text_part(reply)], partial=False, finish=True, state_delta={"last_reply": reply})
         )
 
 

@@ -11,7 +11,8 @@ import anyio.abc
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from nemo_mcp.engine.http.adk import HEARTBEAT, AdkFrames, sse_data
+from nemo_mcp.api.frames import HEARTBEAT, sse_data
+from nemo_mcp.engine.http.adk import engine_frames
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class EventStream:
                     await self.produce(emit)
                 except Exception as exc:
                     logger.warning("local engine: edit failed: %s", exc, exc_info=True)
-                    for event in AdkFrames().errors(exc):
+                    for event in engine_frames().errors(exc):
                         await sender.send(sse_data(event))
 
         try:
