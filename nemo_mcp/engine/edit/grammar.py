@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from nemo_mcp.draft import DEFAULT_PLATFORM
 from nemo_mcp.engine.edit.durations import DURATION, parse_duration, word_number
@@ -25,7 +25,6 @@ from nemo_mcp.engine.edit.operations import (
     CutSegment,
     CutSilences,
     DescribeTimeline,
-    Edge,
     GenerateChapters,
     MakeHighlightReel,
     NormalizeAudio,
@@ -124,60 +123,48 @@ _TEXT_MODIFIERS: list[tuple[str, re.Pattern[str]]] = [
 ]  # fmt: skip
 
 
-@dataclass
-class _Placement:
-    """Where and when a text goes, as far as the words after it say."""
-
-    position: Position | None = None
-    start_ms: int | None = None
-    end_ms: int | None = None
-    duration_ms: int | None = None
-    edge: Edge | None = None
-    whole: bool = False
-    # The fields set so far: each one is read once, the first time it is said.
-    said: set[str] = field(default_factory=set)
-
-    def take(self, kind: str, m: re.Match[str]) -> bool:
-        """Read one modifier into the placement; False when its time does not parse."""
-        if kind == "position":
-            self.position = _POSITION_WORDS[m.group("v").lower()]
-            self.said.add("position")
-        elif kind == "range":
-            a, b = _ms(m.group("a")), _ms(m.group("b"))
-            if a is None or b is None:
-                return False
-            self.start_ms, self.end_ms = a, b
-            self.said.update(("start_ms", "end_ms"))
-        elif kind == "edge":
-            self.edge = "end" if m.group("v").lower().startswith("end") else "start"
-            self.said.add("edge")
-        elif kind == "whole":
-            self.whole = True
-            self.said.add("whole")
-        else:
-            v = _ms(m.group("v"))
-            if v is None:
-                return False
-            if kind == "at":
-                self.start_ms = v
-                self.said.add("start_ms")
-            else:
-                self.duration_ms = v
-                self.said.add("duration_ms")
-        return True
+# The fields each kind of modifier sets; a field is read once, the first time it is said.
+_SETS: dict[str, tuple[str, ...]] = {
+    "position": ("position",),
+    "range": ("start_ms", "end_ms"),
+    "edge": ("edge",),
+    "whole": ("whole",),
+    "at": ("start_ms",),
+    "for": ("duration_ms",),
+}
 
 
-def _text_modifiers(text: str, pos: int) -> tuple[_Placement, int]:
-    found = _Placement()
+def _take(op: AddText, kind: str, m: re.Match[str]) -> AddText | None:
+    """``op`` with one modifier read into it; None when its time does not parse."""
+    if kind == "position":
+        return replace(op, position=_POSITION_WORDS[m.group("v").lower()])
+    if kind == "range":
+        a, b = _ms(m.group("a")), _ms(m.group("b"))
+        return None if a is None or b is None else replace(op, start_ms=a, end_ms=b)
+    if kind == "edge":
+        return replace(op, edge="end" if m.group("v").lower().startswith("end") else "start")
+    if kind == "whole":
+        return replace(op, whole=True)
+    v = _ms(m.group("v"))
+    if v is None:
+        return None
+    return replace(op, start_ms=v) if kind == "at" else replace(op, duration_ms=v)
+
+
+def _text_modifiers(text: str, pos: int, op: AddText) -> tuple[AddText, set[str], int]:
+    """Placement words after a text ("at the top from 0:05 to 0:10"): the op, the fields said, the end."""
+    said: set[str] = set()
     while True:
         for kind, pattern in _TEXT_MODIFIERS:
             m = pattern.match(text, pos)
-            if m is None or kind in found.said or not found.take(kind, m):
+            if m is None or kind in said or (taken := _take(op, kind, m)) is None:
                 continue
+            op = taken
+            said.update(_SETS[kind])
             pos = m.end()
             break
         else:
-            return found, pos
+            return op, said, pos
 
 
 def _op(m: re.Match[str], operation: Operation, end: int | None = None) -> Hit:
@@ -350,16 +337,16 @@ def _quoted_text(text: str, end: int) -> tuple[str | None, int]:
 
 def _b_title_card(m: re.Match[str], text: str) -> Hit:
     said, end = _quoted_text(text, m.end())
-    mods, end2 = _text_modifiers(text, end)
-    if "duration_ms" in mods.said:
+    mods, heard, end2 = _text_modifiers(text, end, AddText())
+    if "duration_ms" in heard:
         end = end2
     return _op(m, AddTitleCard(text=said, duration_ms=mods.duration_ms), end)
 
 
 def _b_summary(m: re.Match[str], text: str) -> Hit:
     said, end = _quoted_text(text, m.end())
-    mods, end2 = _text_modifiers(text, end)
-    if mods.said & {"duration_ms", "edge"}:
+    mods, heard, end2 = _text_modifiers(text, end, AddText())
+    if heard & {"duration_ms", "edge"}:
         end = end2
     return _op(m, AddSummarySlide(text=said, duration_ms=mods.duration_ms), end)
 
@@ -370,17 +357,7 @@ def _b_text(m: re.Match[str], text: str) -> Hit | None:
     said, end = _quoted_text(text, m.end())
     if said is None and role != "title":
         return None  # "add text" with no text: leave it to the unrecognised report
-    p, end = _text_modifiers(text, end)
-    op = AddText(
-        role=role,
-        text=said,
-        position=p.position,
-        start_ms=p.start_ms,
-        end_ms=p.end_ms,
-        duration_ms=p.duration_ms,
-        edge=p.edge,
-        whole=p.whole,
-    )
+    op, _, end = _text_modifiers(text, end, AddText(role=role, text=said))
     return _op(m, op, end)
 
 
