@@ -1,4 +1,4 @@
-"""Tests for nemo_mcp.draft.model: the draft model, summaries, structured output and diffs."""
+"""Tests for nemo_mcp.draft (model, views, text): the draft model, summaries, structured output and diffs."""
 
 from __future__ import annotations
 

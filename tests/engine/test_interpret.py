@@ -14,7 +14,8 @@ from nemo_mcp.engine.edit import (
     EditState,
     Executor,
     MediaRef,
-    Operation,
+    TrimVideo,
+    Undo,
     compose_reply,
     parse_duration,
     place_uploads,
@@ -606,8 +607,8 @@ async def test_undo_restores_the_previous_draft() -> None:
     before = ops.timeline_ms(state.draft)
     push_history(state, {**state.draft, "t": [dict(t) for t in state.draft["t"]]})
     executor = Executor(state, FakeAnalyzer())
-    await executor.run(Operation("trim_video", {"mode": "start", "duration_ms": 4000}))
+    await executor.run(TrimVideo(mode="start", duration_ms=4000))
     assert ops.timeline_ms(executor.draft) == 6000
-    assert (await executor.run(Operation("undo", {}))).ok
+    assert (await executor.run(Undo())).ok
     assert ops.timeline_ms(executor.draft) == before
-    assert not (await executor.run(Operation("undo", {}))).ok
+    assert not (await executor.run(Undo())).ok

@@ -1,0 +1,194 @@
+"""Handlers that cut the spine: undo, trims, cut ranges, silences and the highlight reel."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from nemo_mcp.draft import clock, format_length, ops
+from nemo_mcp.draft.ops import Interval
+from nemo_mcp.engine.edit.operations import CutSegment, CutSilences, MakeHighlightReel, TrimVideo, Undo
+from nemo_mcp.engine.edit.state import EditRefused
+from nemo_mcp.engine.edit.workspace import Outcome, Workspace
+
+LOUD_NOISE_DB: Final = -20.0
+# An intro or ending without a scene change to end at: this much goes.
+DEFAULT_INTRO_MS: Final = 10_000
+
+
+async def undo(ws: Workspace, op: Undo) -> Outcome:
+    history = ws.state.private.get("history")
+    if not isinstance(history, list) or not history:
+        raise EditRefused("There is nothing to undo yet.")
+    before = ops.timeline_ms(ws.draft)
+    ws.state.draft = history.pop()
+    ws.refresh()
+    return (
+        f"Undid the last edit: the timeline is back to {format_length(ws.total())} "
+        f"(it was {format_length(before)}).",
+        {},
+    )
+
+
+async def trim_video(ws: Workspace, op: TrimVideo) -> Outcome:
+    mode, start_ms, end_ms, duration_ms = op.mode, op.start_ms, op.end_ms, op.duration_ms
+    total = ws.require_timeline("trim")
+    if mode == "keep":
+        assert start_ms is not None
+        assert end_ms is not None
+        a, b = sorted((start_ms, end_ms))
+        if a >= total:
+            raise EditRefused(f"{clock(a)} is past the end: the video is {clock(total)} long.")
+        b = min(b, total)
+        if b - a < ops.MIN_PIECE_MS:
+            raise EditRefused("That range is empty; give a start and an end, e.g. keep 0:30 to 2:00.")
+        ws.apply_keep([(a, b)])
+        note = f" (the video ends at {clock(total)})" if end_ms > total else ""
+        return (
+            f"Kept {clock(a)}–{clock(b)}{note}; the video is now {format_length(b - a)} long.",
+            {},
+        )
+    if mode in ("start", "end", "length"):
+        assert duration_ms is not None
+        if mode == "length":
+            if duration_ms >= total:
+                raise EditRefused(
+                    f"The video is already {format_length(total)}, no longer than {format_length(duration_ms)}."
+                )
+            ws.apply_keep([(0, duration_ms)])
+            return f"Kept the first {format_length(duration_ms)} and cut the rest.", {}
+        if duration_ms >= total:
+            raise EditRefused(
+                f"Cutting {format_length(duration_ms)} would remove the whole video "
+                f"({format_length(total)}); give a shorter length."
+            )
+        if mode == "start":
+            ws.apply_keep([(duration_ms, total)])
+            return (
+                f"Cut the first {format_length(duration_ms)}; the video now starts at the old "
+                f"{clock(duration_ms)} and is {format_length(total - duration_ms)} long.",
+                {},
+            )
+        ws.apply_keep([(0, total - duration_ms)])
+        return (
+            f"Cut the last {format_length(duration_ms)}; the video is now {format_length(total - duration_ms)} long.",
+            {},
+        )
+    if mode in ("intro", "outro"):
+        return await _trim_edge(ws, mode, total, duration_ms)
+    raise EditRefused(f"Unknown trim mode {mode!r}.")
+
+
+async def _trim_edge(ws: Workspace, mode: str, total: int, duration_ms: int | None) -> Outcome:
+    word = "intro" if mode == "intro" else "ending"
+    if duration_ms is not None:
+        if duration_ms >= total:
+            raise EditRefused(f"The video is only {format_length(total)} long; that would remove all of it.")
+        cut, why = duration_ms, "as you asked"
+    else:
+        scenes = await ws.timeline_scenes() if ws.spine_media() else []
+        limit = min(30_000, total // 2)
+        if mode == "intro":
+            found = [t for t in scenes if 2000 <= t <= limit]
+            cut_at = found[0] if found else None
+        else:
+            found = [total - t for t in scenes if 2000 <= total - t <= limit]
+            cut_at = found[-1] if found else None
+        if cut_at is not None:
+            cut = cut_at
+            why = "up to the first scene change" if mode == "intro" else "from the last scene change"
+        else:
+            side = "first" if mode == "intro" else "last"
+            cut = min(DEFAULT_INTRO_MS, total // 3)
+            why = f"the default, as there is no scene change in the {side} {format_length(limit)}"
+            if cut < DEFAULT_INTRO_MS:
+                why = (
+                    f"a third of this short video, as there is no scene change in its {side} "
+                    f"{format_length(limit)} and the default of {format_length(DEFAULT_INTRO_MS)} would be most of it"
+                )
+            why += '; say "remove the first N seconds" to choose'
+    if mode == "intro":
+        ws.apply_keep([(cut, total)])
+        lead = f"Removed the intro: the first {format_length(cut)}"
+    else:
+        ws.apply_keep([(0, total - cut)])
+        lead = f"Removed the ending: the last {format_length(cut)}"
+    return f"{lead}, {why}. The video is now {format_length(ws.total())} long.", {
+        "cut_ms": cut,
+        "rule": word,
+    }
+
+
+async def cut_segment(ws: Workspace, op: CutSegment) -> Outcome:
+    start_ms, end_ms = op.start_ms, op.end_ms
+    total = ws.require_timeline("cut")
+    a, b = sorted((start_ms, end_ms))
+    if a >= total:
+        raise EditRefused(f"{clock(a)} is past the end: the video is {clock(total)} long.")
+    b = min(b, total)
+    if a <= 0 and b >= total:
+        raise EditRefused("That would cut the whole video; give a smaller range.")
+    removed = ws.apply_keep(ops.complement([(a, b)], 0, total))
+    return (
+        f"Cut {clock(a)}–{clock(b)} ({format_length(removed)}); the video is now "
+        f"{format_length(ws.total())} long.",
+        {"removed_ms": removed},
+    )
+
+
+async def cut_silences(ws: Workspace, op: CutSilences) -> Outcome:
+    noise_db, min_silence_ms, padding_ms = op.noise_db, op.min_silence_ms, op.padding_ms
+    ws.require_videos("cut silences", sound=True)
+    total = ws.total()
+    silences = await ws.timeline_silences(noise_db=noise_db, min_silence_ms=min_silence_ms)
+    cuts: list[Interval] = []
+    for a, b in silences:
+        lo = a if a <= 0 else a + padding_ms  # silence at the very start or end goes entirely
+        hi = b if b >= total else b - padding_ms
+        if hi - lo >= ops.MIN_PIECE_MS:
+            cuts.append((lo, hi))
+    params = f"longer than {format_length(min_silence_ms)} (quieter than {noise_db:g} dB)"
+    if not cuts:
+        return (
+            f'I found no silences {params}, so nothing was cut. Try "cut silences longer than 0.4 seconds" '
+            f'or "below -30 dB".',
+            {"silences": 0, "removed_ms": 0},
+        )
+    removed = ws.apply_keep(ops.complement(cuts, 0, total))
+    return (
+        f"Cut {len(cuts)} silence{'s' if len(cuts) != 1 else ''} {params}, keeping {format_length(padding_ms)} "
+        f"around speech: removed {format_length(removed)}, so the video went from {format_length(total)} to "
+        f"{format_length(ws.total())}.",
+        {"silences": len(cuts), "removed_ms": removed, "cuts": [list(c) for c in cuts]},
+    )
+
+
+async def make_highlight_reel(ws: Workspace, op: MakeHighlightReel) -> Outcome:
+    target_ms = op.target_ms
+    ws.require_videos("make a highlight reel")
+    total = ws.total()
+    if total <= target_ms:
+        raise EditRefused(
+            f"The video is already {format_length(total)}, within {format_length(target_ms)}, so there is "
+            "nothing to cut for a highlight reel."
+        )
+    silences = await ws.timeline_silences(noise_db=-35.0, min_silence_ms=600)
+    quiet = await ws.timeline_silences(noise_db=LOUD_NOISE_DB, min_silence_ms=300)
+    scenes = await ws.timeline_scenes()
+    active = ops.complement(silences, 0, total)
+    loud = ops.complement(quiet, 0, total)
+    picks = ops.pick_highlights(active, loud, scenes, target_ms)
+    if not picks:
+        raise EditRefused("The whole video is silent, so there are no lively moments to pick for a reel.")
+    ws.apply_keep(picks)
+    got = ws.total()
+    if got < target_ms - 500:
+        return (
+            f"Only {format_length(got)} of the video has sound, so the highlight reel keeps all of it "
+            f"({len(picks)} stretches) instead of {format_length(target_ms)}.",
+            {"moments": len(picks)},
+        )
+    return (
+        f"Made a {format_length(got)} highlight reel from {len(picks)} moments, picked for loud sound and "
+        "frequent scene changes and kept in their original order.",
+        {"moments": len(picks), "picks": [list(p) for p in picks]},
+    )

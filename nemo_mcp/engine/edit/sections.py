@@ -1,0 +1,114 @@
+"""Handlers that mark sections: learning segments and chapters (with the YouTube list)."""
+
+from __future__ import annotations
+
+import math
+
+from nemo_mcp.draft import clock, format_length, ops
+from nemo_mcp.engine.edit.operations import GenerateChapters, SplitSegments
+from nemo_mcp.engine.edit.workspace import CHAPTER_TITLE_MS, Outcome, Workspace
+
+
+async def split_segments(ws: Workspace, op: SplitSegments) -> Outcome:
+    min_ms, max_ms, target_ms, count = op.min_ms, op.max_ms, op.target_ms, op.count
+    total = ws.require_timeline("split into segments")
+    if count:
+        n = max(1, min(count, total // 10_000 or 1))
+        wanted = f"{count} parts"
+    else:
+        assert min_ms is not None
+        assert max_ms is not None
+        assert target_ms is not None
+        wanted = (
+            f"{format_length(min_ms)}–{format_length(max_ms)} segments"
+            if min_ms != max_ms
+            else f"{format_length(target_ms)} segments"
+        )
+        if total <= max_ms:
+            n = 1
+        else:
+            fewest = math.ceil(total / max_ms)
+            most = max(1, total // min_ms)
+            n = max(fewest, min(most, round(total / target_ms))) if fewest <= most else fewest
+    candidates = await ws.candidates() if n > 1 else []
+    section = total / n
+    tolerance = (
+        round(section / 3)
+        if count or not (min_ms and max_ms)
+        else round(min(section / 3, max(max_ms - min_ms, 20_000) / 2))
+    )
+    starts = ops.plan_sections(total, n, candidates, tolerance_ms=tolerance, min_gap_ms=10_000)
+    starts = sorted({s // 1000 * 1000 for s in starts})
+    cues = await ws.title_cues()
+    titles = ws.titles(starts, cues, "Segment")
+    ends = [*starts[1:], total]
+    m = ops.project_meta(ws.draft)
+    m["segments"] = [{"s": s, "e": e, "title": t} for s, e, t in zip(starts, ends, titles, strict=True)]
+    m["chapters"] = [{"s": s, "title": t} for s, t in zip(starts, titles, strict=True)]
+    ws.refresh()
+    lines = "\n".join(
+        f"{i}. {clock(s)}–{clock(e)} {t}"
+        for i, (s, e, t) in enumerate(zip(starts, ends, titles, strict=True), start=1)
+    )
+    if len(starts) == 1:
+        head = (
+            f"The video is {format_length(total)}, shorter than one of the {wanted} you asked for, "
+            "so it stays one segment."
+        )
+    else:
+        head = (
+            f"Split the video into {len(starts)} learning segments (about {format_length(total // len(starts))} "
+            f"each, for {wanted}), starting at pauses and scene changes where there are any:"
+        )
+    tail = (
+        "\nThe segments are marked on the timeline (with a chapter per segment); an export renders "
+        "the whole video with them."
+    )
+    return f"{head}\n{lines}{tail}", {"segments": len(starts)}
+
+
+async def generate_chapters(ws: Workspace, op: GenerateChapters) -> Outcome:
+    show_titles, count, from_segments = op.show_titles, op.count, op.from_segments
+    total = ws.require_timeline("add chapters")
+    m = ops.project_meta(ws.draft)
+    existing = m.get("chapters")
+    reuse = from_segments and isinstance(existing, list) and existing
+    if not reuse:
+        if total < ops.YOUTUBE_MIN_CHAPTERS * ops.YOUTUBE_MIN_CHAPTER_MS:
+            n = max(1, min(2, total // ops.YOUTUBE_MIN_CHAPTER_MS))
+        elif count:
+            n = max(1, min(count, total // ops.YOUTUBE_MIN_CHAPTER_MS))
+        else:
+            n = max(3, min(12, round(total / 90_000)))
+            n = min(n, total // ops.YOUTUBE_MIN_CHAPTER_MS)
+        candidates = await ws.candidates() if n > 1 else []
+        starts = ops.plan_sections(
+            total,
+            n,
+            candidates,
+            tolerance_ms=round(total / n / 3),
+            min_gap_ms=ops.YOUTUBE_MIN_CHAPTER_MS + 999,
+        )
+        starts = sorted({s // 1000 * 1000 for s in starts})
+        titles = ws.titles(starts, await ws.title_cues(), "Chapter")
+        m["chapters"] = [{"s": s, "title": t} for s, t in zip(starts, titles, strict=True)]
+    if show_titles:
+        ops.remove_track(ws.draft, ops.TEXT, "chapter")
+        ops.ensure_track(ws.draft, ops.TEXT, "chapter", "Chapter titles")
+    ws.refresh()
+    chapters = [c for c in m.get("chapters", []) if isinstance(c, dict)]
+    listing = "\n".join(f"{clock(ops.as_int(c.get('s')))} {c.get('title', '')}" for c in chapters)
+    shown = f" and shown each title on screen for {format_length(CHAPTER_TITLE_MS)}" if show_titles else ""
+    parts = [f"Marked {len(chapters)} chapter{'s' if len(chapters) != 1 else ''}{shown}:\n{listing}"]
+    yt = ws.state.outputs.get("youtube_chapters")
+    problems = ws.state.outputs.get("youtube_chapter_problems") or []
+    if yt:
+        parts.append(f"YouTube chapter list (paste it into the video description):\n{yt}")
+    else:
+        parts.append("There is no YouTube chapter list: " + "; ".join(problems) + ".")
+    if not any(c.get("title", "").split(" ")[0] != "Chapter" for c in chapters):
+        parts.append(
+            "The titles are numbered because there are no captions to name them from; upload an .srt/.vtt "
+            'and say "add captions", then ask for chapters again.'
+        )
+    return "\n".join(parts), {"chapters": chapters, "youtube_chapters": yt}
