@@ -360,7 +360,7 @@ async def test_tutor_video_chapter_titles_summary_slide_and_honest_click_refusal
             reply = edit["reply"]
             assert "highlight clicks" in reply
             assert "I can't do" in reply and "click and cursor positions" in reply
-            slide = re.search(r"Added a (\d+(?:\.\d+)?) s summary slide at the end", reply)
+            slide = re.search(r"Added a (\d+(?:\.\d+)?)s summary slide at the end", reply)
             assert slide, reply
             assert "Marked 1 chapter and shown each title on screen" in reply
             draft = await tools.draft()
@@ -442,7 +442,7 @@ async def test_video_skill_online_trim_intro_captions_youtube_and_shorts(
             await tools.call("upload_media", paths=[str(media.intro), str(media.intro_srt)])
             edit = await tools.edit("Trim the intro, add captions, and export for YouTube")
             reply = edit["reply"]
-            assert "Removed the intro: the first 2 s, up to the first scene change" in reply
+            assert "Removed the intro: the first 2s, up to the first scene change" in reply
             assert "YouTube (16:9, 1920x1080)" in reply
             youtube_draft = await tools.draft()
             youtube = await tools.export(out, "youtube.mp4")
@@ -541,6 +541,6 @@ async def test_bad_input_gets_clear_errors_and_the_project_stays_usable(tmp_path
     assert still["changes"] == []
     assert "I didn't understand" in nonsense["reply"]
     assert "Here is what I can do offline" in nonsense["reply"]
-    assert "Cut the first 2 s" in trimmed["reply"]
+    assert "Cut the first 2s" in trimmed["reply"]
     assert abs(timeline["duration_s"] - (TALK_S - 2)) < 0.05
     assert len(projects["projects"]) == 2

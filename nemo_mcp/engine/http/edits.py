@@ -38,9 +38,6 @@ from nemo_mcp.engine.store import MediaRecord, SessionRecord
 
 logger = logging.getLogger(__name__)
 
-# Operations that leave the draft as it is, or restore it from the history themselves.
-_NO_HISTORY = ("undo", "describe_timeline")
-
 
 @dataclass
 class _Session:
@@ -95,8 +92,9 @@ async def run_instruction(engine: Engine, record: SessionRecord, text: str, emit
         if intro:
             await emit(frames.event([text_part(intro)], partial=True))
         executor = Executor(edit, SessionAnalyzer(session.state))
-        names = [op.name for op in the_plan.operations]
-        keeps_history = "undo" not in names and any(name not in _NO_HISTORY for name in names)
+        ops = the_plan.operations
+        # An undo restores history rather than adding to it; an edit that only looks adds nothing.
+        keeps_history = not any(op.is_undo for op in ops) and any(op.changes_timeline for op in ops)
         before = copy.deepcopy(edit.draft)
         if keeps_history:
             # Kept before the first step, so an edit stopped half-way can still be undone.

@@ -22,11 +22,10 @@ from nemo_mcp.engine.render.command import (
 )
 from nemo_mcp.engine.render.compose import Composition, compose
 from nemo_mcp.engine.render.graph import filter_value
-from nemo_mcp.engine.render.plan import PLATFORM_CANVAS, Plan, RenderError, SourceMedia, make_plan
+from nemo_mcp.engine.render.plan import Plan, RenderError, SourceMedia, make_plan
 from nemo_mcp.engine.render.run import RenderResult, render_draft
 
 __all__ = [
-    "PLATFORM_CANVAS",
     "QUALITY_PRESETS",
     "Assets",
     "Command",

@@ -15,17 +15,23 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-from nemo_mcp.draft import AUDIO, TEXT, VIDEO, as_int, lenient_number, peek_meta, role_of, segments, tracks
+from nemo_mcp.draft import (
+    AUDIO,
+    DEFAULT_CANVAS,
+    PLATFORM_CANVAS,
+    TEXT,
+    VIDEO,
+    lenient_int,
+    lenient_number,
+    peek_meta,
+    role_of,
+    segments,
+    tracks,
+)
 from nemo_mcp.engine.media import MediaError, MediaInfo
 
 logger = logging.getLogger(__name__)
 
-PLATFORM_CANVAS: dict[str, tuple[int, int]] = {
-    "youtube": (1920, 1080),
-    "shorts": (1080, 1920),
-    "square": (1080, 1080),
-}
-DEFAULT_CANVAS = (1920, 1080)
 DEFAULT_FPS = 30
 MIN_SIDE, MAX_SIDE = 16, 4096
 DEFAULT_STILL_MS = 3000  # a card or still image without a duration
@@ -134,11 +140,6 @@ class Plan:
 def _tracks_of(draft: Mapping[str, Any], kind: int) -> list[dict[str, Any]]:
     # Lenient on the type number: "0" or 0.0 written by hand still names a video track.
     return [t for t in tracks(draft) if lenient_number(t.get("tt")) == kind]
-
-
-def _ms(value: Any) -> int | None:
-    """A time in ms, or None when the field is missing or not a number (which differs from 0)."""
-    return None if lenient_number(value) is None else as_int(value)
 
 
 def _volume(value: Any) -> float:
@@ -272,14 +273,14 @@ class _Stretch:
 def _stretch(segment: Mapping[str, Any], at: int, media: Mapping[str, SourceMedia], where: str) -> _Stretch:
     """One segment placed at ``at`` ms; its end equals its start when it has no length."""
     meta = peek_meta(segment)
-    duration = _ms(segment.get("d"))
+    duration = lenient_int(segment.get("d"))
     given = duration if duration is not None and duration > 0 else None
     card = meta.get("card")
     if isinstance(card, dict):
         text = str(card.get("text") or "").strip()
         return _Stretch(at, at + (given or DEFAULT_STILL_MS), card_text=text, card_bg=_colour(card.get("bg")))
     source = _source(media, segment, where)
-    in_ms = max(0, _ms(meta.get("in")) or 0)
+    in_ms = max(0, lenient_int(meta.get("in")) or 0)
     if source.info.kind == "image":
         return _Stretch(at, at + (given or DEFAULT_STILL_MS), source, 0, _volume(meta.get("volume")))
     _check_in_point(where, in_ms, source)
@@ -291,7 +292,7 @@ def _stretches(track: Mapping[str, Any], media: Mapping[str, SourceMedia]) -> It
     cursor = 0
     for number, segment in enumerate(segments(track), start=1):
         where = f"video segment {number}"
-        start = _ms(segment.get("s"))
+        start = lenient_int(segment.get("s"))
         if start is not None and start > cursor:
             yield _Stretch(cursor, start)  # a gap in the timeline shows black
             cursor = start
@@ -334,14 +335,14 @@ def _sound(
         logger.warning("%s: %s has no sound; skipped", where, source.path.name)
         return None
     total_ms = plan.duration_ms
-    start = max(0, _ms(segment.get("s")) or 0)
-    in_ms = max(0, _ms(meta.get("in")) or 0)
+    start = max(0, lenient_int(segment.get("s")) or 0)
+    in_ms = max(0, lenient_int(meta.get("in")) or 0)
     loop = bool(meta.get("loop"))
     if loop:
         in_ms %= max(1, source.info.duration_ms)
     else:
         _check_in_point(where, in_ms, source)
-    duration = _ms(segment.get("d"))
+    duration = lenient_int(segment.get("d"))
     if duration is None or duration <= 0:
         duration = total_ms - start if loop else source.info.duration_ms - in_ms
     if not loop:
@@ -368,8 +369,8 @@ _DEFAULT_POSITION: dict[str, TextPosition] = {"title": "center", "chapter": "top
 def _text(plan: Plan, segment: Mapping[str, Any], role: str, layer: int) -> Text | None:
     meta = peek_meta(segment)
     text = str(meta.get("text") or "").strip()
-    start = max(0, _ms(segment.get("s")) or 0)
-    duration = _ms(segment.get("d"))
+    start = max(0, lenient_int(segment.get("s")) or 0)
+    duration = lenient_int(segment.get("d"))
     if not text or duration is None or duration <= 0 or start >= plan.duration_ms:
         return None
     position = meta.get("position")
@@ -417,7 +418,7 @@ def _plan_chapters(plan: Plan, draft: Mapping[str, Any]) -> list[Chapter]:
     for entry in raw:
         if not isinstance(entry, dict):
             continue
-        start = _ms(entry.get("s"))
+        start = lenient_int(entry.get("s"))
         if start is None or not 0 <= start < total_ms:
             continue
         title = " ".join(str(entry.get("title") or "").split()) or f"Chapter {len(starts) + 1}"
@@ -432,7 +433,7 @@ def _plan_chapters(plan: Plan, draft: Mapping[str, Any]) -> list[Chapter]:
 def _blank_frames(plan: Plan, draft: Mapping[str, Any]) -> int:
     """Text or sound with no picture is rendered over black for as long as it lasts."""
     ends = [
-        (_ms(s.get("s")) or 0) + (_ms(s.get("d")) or 0)
+        (lenient_int(s.get("s")) or 0) + (lenient_int(s.get("d")) or 0)
         for kind in (AUDIO, TEXT)
         for t in _tracks_of(draft, kind)
         for s in segments(t)
@@ -461,6 +462,6 @@ def make_plan(draft: Mapping[str, Any], media: Mapping[str, SourceMedia]) -> Pla
         texts=tuple(_plan_texts(plan, draft)),
         chapters=tuple(_plan_chapters(plan, draft)),
         loudnorm=bool(meta.get("loudnorm")),
-        fade_in_ms=min(max(0, _ms(meta.get("fade_in_ms")) or 0), half),
-        fade_out_ms=min(max(0, _ms(meta.get("fade_out_ms")) or 0), half),
+        fade_in_ms=min(max(0, lenient_int(meta.get("fade_in_ms")) or 0), half),
+        fade_out_ms=min(max(0, lenient_int(meta.get("fade_out_ms")) or 0), half),
     )
