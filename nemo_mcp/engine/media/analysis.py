@@ -8,14 +8,30 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
-from nemo_mcp.engine.ffmpeg import FFmpegError, ffmpeg_command, run_ffmpeg
+from nemo_mcp.engine.ffmpeg import FFmpegError, LineHandler, ffmpeg_command, run_ffmpeg
 from nemo_mcp.engine.media.errors import MediaError, analysis_error
 from nemo_mcp.engine.media.probe import probe
 
 _SILENCE_START = re.compile(r"silence_start: (-?\d+(?:\.\d+)?)")
 _SILENCE_END = re.compile(r"silence_end: (-?\d+(?:\.\d+)?)")
 _SCENE = re.compile(r"lavfi\.scd\.score: (\d+(?:\.\d+)?), lavfi\.scd\.time: (-?\d+(?:\.\d+)?)")
+
+
+async def _filter_pass(
+    path: Path, what: str, stream: Literal["a", "v"], chain: str, on_line: LineHandler
+) -> None:
+    """Run ``chain`` over the first audio or video stream of ``path``, its log lines to ``on_line``."""
+    drop_other = "-vn" if stream == "a" else "-an"
+    argv = ffmpeg_command(
+        "-i", str(path), "-map", f"0:{stream}:0", f"-{stream}f", chain,
+        drop_other, "-sn", "-dn", "-f", "null", "-",
+    )  # fmt: skip
+    try:
+        await run_ffmpeg(argv, on_stderr_line=on_line)
+    except FFmpegError as exc:
+        raise analysis_error(path, what, exc) from exc
 
 
 async def detect_silences(
@@ -39,13 +55,7 @@ async def detect_silences(
             start = None
 
     detector = f"asetpts=PTS-STARTPTS,silencedetect=noise={noise_db:.1f}dB:duration={max(min_silence_ms, 1) / 1000:.3f}"
-    argv = ffmpeg_command(
-        "-i", str(path), "-map", "0:a:0", "-af", detector, "-vn", "-sn", "-dn", "-f", "null", "-"
-    )
-    try:
-        await run_ffmpeg(argv, on_stderr_line=on_line)
-    except FFmpegError as exc:
-        raise analysis_error(path, "look for silences", exc) from exc
+    await _filter_pass(path, "look for silences", "a", detector, on_line)
     # A silence still open at the end of the file lasts until the end.
     if start is not None and info.duration_ms - start >= min_silence_ms:
         silences.append((start, info.duration_ms))
@@ -65,11 +75,5 @@ async def detect_scenes(path: Path, *, threshold: float = 10.0) -> list[int]:
 
     # A small picture scores scene changes about as well as a full one, at a fraction of the cost.
     chain = f"setpts=PTS-STARTPTS,scale=320:-2:flags=fast_bilinear,scdet=threshold={threshold:g}"
-    argv = ffmpeg_command(
-        "-i", str(path), "-map", "0:v:0", "-vf", chain, "-an", "-sn", "-dn", "-f", "null", "-"
-    )
-    try:
-        await run_ffmpeg(argv, on_stderr_line=on_line)
-    except FFmpegError as exc:
-        raise analysis_error(path, "look for scene changes", exc) from exc
+    await _filter_pass(path, "look for scene changes", "v", chain, on_line)
     return sorted(t for t in found if t > 0)
