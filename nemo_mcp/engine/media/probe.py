@@ -191,7 +191,8 @@ def _inspect(path: Path, deadline: float) -> MediaInfo:
             if duration_ms <= 0:
                 raise MediaError(f"the file {path.name} has no playable length: {REEXPORT}")
         rotation = _check_decodes(container, header, kind, duration_ms, clock)
-    return _info(header, kind, duration_ms, rotation)
+        # Streams are read while their container is open.
+        return _info(header, kind, duration_ms, rotation)
 
 
 def _read_header(container: InputContainer) -> _Header:
