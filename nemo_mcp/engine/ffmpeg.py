@@ -1,8 +1,9 @@
 """Finding and running the ffmpeg binary.
 
 The binary is looked up once: ``NEMO_FFMPEG`` (a path), then ``ffmpeg`` on ``PATH``, then the
-copy inside the ``imageio-ffmpeg`` wheel, so a plain ``pip install`` is enough. There is no
-ffprobe in that wheel, which is why everything here talks to ``ffmpeg`` alone.
+copy inside the ``imageio-ffmpeg`` wheel, so a plain ``pip install`` is enough. That wheel has
+no ffprobe; facts about a file are read with PyAV instead (see ``engine.media.probe``), and
+the binary is run for the work that is ffmpeg's own: filters, encoding and rendering.
 
 :func:`run_ffmpeg` runs one process with anyio. Its output is read line by line as it comes
 and handed to callbacks; only a short tail of stderr is kept, so a run of hours cannot grow

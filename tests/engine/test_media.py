@@ -259,12 +259,6 @@ async def test_transcribe_without_recogniser(monkeypatch: pytest.MonkeyPatch, to
         await media.transcribe(tone_mp3)
 
 
-needs_pocketsphinx = pytest.mark.skipif(
-    not media.transcription_available(), reason="pocketsphinx not installed"
-)
-
-
-@needs_pocketsphinx
 @pytest.mark.anyio
 async def test_transcribe_tone_gives_no_speech(tone_mp3: Path) -> None:
     """A pure tone yields at most a few well-formed cues inside the file's length."""
@@ -273,7 +267,6 @@ async def test_transcribe_tone_gives_no_speech(tone_mp3: Path) -> None:
     assert len(cues) <= 2
 
 
-@needs_pocketsphinx
 @pytest.mark.anyio
 async def test_transcribe_needs_sound(tall_png: Path) -> None:
     """A picture has nothing to transcribe."""
@@ -293,7 +286,6 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@needs_pocketsphinx
 @pytest.mark.anyio
 async def test_transcribe_speech(speech_wav: Path) -> None:
     """Synthetic speech is recognised into timed captions containing some of the spoken words."""
