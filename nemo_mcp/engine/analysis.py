@@ -63,12 +63,9 @@ class SessionAnalyzer:
         return [int(t) for t in cached]
 
     async def subtitles(self, media: MediaRef) -> list[TimedText]:
-        """The cues of a subtitle file (UTF-8, else Windows-1252, which accepts any byte)."""
+        """The cues of a subtitle file, in whichever encoding the media package reads."""
         data = await anyio.Path(media.path).read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
+        text = media_mod.read_subtitle_text(data)
         return [TimedText(c.start_ms, c.end_ms, c.text) for c in media_mod.parse_subtitles(text)]
 
     async def transcribe(self, media: MediaRef) -> list[TimedText]:
