@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from nemo_mcp.mcp.server import build_server
+from nemo_mcp.mcp import build_server
 from nemo_mcp.service.uploads import UploadPolicy
 
 from .helpers import make_settings
