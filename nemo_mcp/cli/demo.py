@@ -14,6 +14,7 @@ What it does, in order:
 4. exports both as MP4, writes the chapter list to ``chapters.txt``, and prints what it did
    and where the files are.
 
+The sample is made by :mod:`nemo_mcp.cli.sample`; :mod:`nemo_mcp.cli.console` draws the steps.
 Nothing needs the network or espeak-ng at run time. Returns 0 on success, 1 on failure (with
 a message saying what failed) and 130 when stopped with Ctrl-C.
 """
