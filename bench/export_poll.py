@@ -1,7 +1,7 @@
 """Export completion: time from a render finishing to the waiting call returning; ours vs a fixed 30 s poll.
 
 Renders finish at random times between 30 and 90 s (seeded RNG) and report progress
-linearly from 0 to 100 until then. Ours is ``SessionManager.wait_for_render`` (its
+linearly from 0 to 100 until then. Ours is ``service.exports.wait`` (its
 ``next_poll_delay`` aims the next poll at the finish the progress predicts); the reference
 polls every 30 s, as the vendor documents. Both start polling right after the render starts.
 
@@ -32,7 +32,7 @@ from pydantic import SecretStr
 from nemo_mcp.api.client import NemoClient
 from nemo_mcp.api.models import RenderStatus
 from nemo_mcp.config import Settings
-from nemo_mcp.service import SessionManager
+from nemo_mcp.service import SessionManager, exports
 from nemo_mcp.service.store import RenderRecord, Store
 
 SEED = 20261121
@@ -91,7 +91,7 @@ async def simulate(duration: float, progress: Progress, *, ours: bool, store: St
     if ours:
         mgr = SessionManager(settings, store=store, transport=transport, sleep=vt.sleep, clock=vt.clock)
         record = RenderRecord(render_id="render_bench", backend=mgr.backend, session_id="s", status="pending")
-        _, status, finished = await mgr.wait_for_render(record, wait_seconds=900)
+        _, status, finished = await exports.wait(mgr, record, wait_seconds=900)
         await mgr.client.aclose()
     else:
         client = NemoClient(
@@ -148,7 +148,7 @@ async def real_pair(duration: float) -> dict[str, float]:
             await mgr.upload_files([PathSource(clip)], None)
             sid = mgr.current_project_id()
             _, state = await mgr.state(sid)
-            record = await mgr.start_export(sid, fmt="mp4", quality="high")
+            record = await exports.start(mgr, sid, fmt="mp4", quality="high")
             token = await mgr.token()
             fixed = await mgr.client.start_render(
                 token, str(sid), state.state.draft or {}, render_id=f"render_fixed_{int(duration)}"
@@ -157,7 +157,7 @@ async def real_pair(duration: float) -> dict[str, float]:
             fixed_id = fixed.id
 
             async def run_ours() -> None:
-                _, status, finished = await mgr.wait_for_render(record, wait_seconds=300)
+                _, status, finished = await exports.wait(mgr, record, wait_seconds=300)
                 done = time.monotonic()
                 assert finished
                 assert status.status == "completed"

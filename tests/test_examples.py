@@ -204,7 +204,7 @@ async def test_readme_lists_every_tool_resource_and_prompt(tmp_path: Path) -> No
     """Each tool, resource and prompt the server registers has its name in the README."""
     from mcp import Client
 
-    from nemo_mcp.mcp.server import build_server
+    from nemo_mcp.mcp import build_server
 
     text = README.read_text(encoding="utf-8")
     async with Client(build_server(Settings(home=tmp_path))) as client:

@@ -25,7 +25,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from nemo_mcp.config import Settings
 from nemo_mcp.errors import ConfigError
-from nemo_mcp.mcp.server import build_server
+from nemo_mcp.mcp import build_server
 from nemo_mcp.mcp.transport import http_app
 
 from .fake_backend import FakeBackend, serve

@@ -14,7 +14,7 @@ import pytest
 import respx
 from mcp import Client
 
-from nemo_mcp.mcp.server import build_server
+from nemo_mcp.mcp import build_server
 from nemo_mcp.service import SessionManager
 from nemo_mcp.service.uploads import UploadPolicy
 

@@ -14,6 +14,7 @@ What it does, in order:
 4. exports both as MP4, writes the chapter list to ``chapters.txt``, and prints what it did
    and where the files are.
 
+The sample is made by :mod:`nemo_mcp.cli.sample`; :mod:`nemo_mcp.cli.console` draws the steps.
 Nothing needs the network or espeak-ng at run time. Returns 0 on success, 1 on failure (with
 a message saying what failed) and 130 when stopped with Ctrl-C.
 """
@@ -21,31 +22,31 @@ a message saying what failed) and 130 when stopped with Ctrl-C.
 from __future__ import annotations
 
 import contextlib
-import importlib.resources
-import itertools
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import anyio
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 import nemo_mcp
+from nemo_mcp.cli.console import Console, DemoError, StepProgress
+from nemo_mcp.cli.sample import SAMPLE_SIZE, Sample, make_sample, slide_changes
 from nemo_mcp.config import Settings
+from nemo_mcp.draft import as_int, draft_duration_ms, peek_meta, youtube_chapters
 from nemo_mcp.engine import media
 from nemo_mcp.engine.ffmpeg import FFmpegError, ffmpeg_command, run_ffmpeg
 
+__all__ = ["DemoError", "mp4_chapters", "run_demo", "slide_changes"]
+
 DEFAULT_OUT = "nemo-demo"
-SAMPLE_SIZE = (1280, 720)
-SAMPLE_FPS = 25
 # "standard" is x264's veryfast preset at CRF 23: on two cores the two 1080p exports take about
 # 15 s, no longer than "draft" (decoding and scaling dominate), and the files are half the size.
 EXPORT_QUALITY = "standard"
@@ -56,273 +57,6 @@ MUSIC_VOLUME = 20
 CALL_TIMEOUT_S = 300.0
 EXPORT_WAIT_S = 280
 TOTAL_TIMEOUT_S = 900.0
-# The number of slide changes, placed in the longest pauses between cues (the topic breaks).
-SLIDE_CHANGES = 2
-_SLIDE_COLOURS = ("0x1d3557", "0x2a9d8f", "0x6d597a", "0x9c6644", "0x386641")
-_CHAPTER_LINE = re.compile(r"^\s*((?:\d+:)?\d{1,2}:\d{2})\s+(\S.*)$")
-_CHAPTER_HEADER = "YouTube chapter list"
-
-
-class DemoError(Exception):
-    """A step of the demo failed; ``str()`` says which and why.
-
-    ``server_trouble`` marks failures of the server itself (not of an edit), whose log helps.
-    """
-
-    def __init__(self, message: str, *, server_trouble: bool = False) -> None:
-        super().__init__(message)
-        self.server_trouble = server_trouble
-
-
-# -- output ---------------------------------------------------------------------------------
-
-
-class Console:
-    """Where the demo talks: stdout, with characters the terminal cannot show replaced."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stdout
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._encoding = getattr(self.stream, "encoding", None) or "utf-8"
-
-    def safe(self, text: str) -> str:
-        return text.encode(self._encoding, "replace").decode(self._encoding, "replace")
-
-    def write(self, text: str) -> None:
-        self.stream.write(self.safe(text))
-        self.stream.flush()
-
-    def line(self, text: str = "") -> None:
-        self.write(text + "\n")
-
-    @property
-    def columns(self) -> int:
-        return shutil.get_terminal_size((100, 24)).columns
-
-
-class ProgressBar:
-    """One step's progress: a bar redrawn in place on a terminal, a few plain lines otherwise.
-
-    It is an MCP progress callback (``await bar(progress, total, message)``). With a total it
-    shows a filled bar and a percentage; without one (edits report steps, not fractions) a
-    block moves along the bar at each report. Reports arriving after :meth:`done` are ignored:
-    over JSON-RPC a notification can trail the result it belongs to.
-    """
-
-    WIDTH = 24
-
-    def __init__(self, console: Console, label: str) -> None:
-        self.console = console
-        self.label = label
-        self.started = time.monotonic()
-        self.reports = 0
-        self._closed = False
-        self._drawn = 0
-        self._last_message: str | None = None
-        self._last_line = ""
-        self._last_quarter = -1
-
-    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
-        self.update(progress, total, message)
-
-    def update(self, progress: float, total: float | None, message: str | None) -> None:
-        if self._closed:
-            return
-        self.reports += 1
-        text = " ".join((message or "").split())
-        if total and total > 0:
-            fraction = max(0.0, min(1.0, progress / total))
-            filled = round(fraction * self.WIDTH)
-            bar = "#" * filled + "." * (self.WIDTH - filled)
-            percent = f"{fraction * 100:3.0f}%"
-            quarter = int(fraction * 4)
-        else:
-            span = 2 * (self.WIDTH - 4)
-            pos = self.reports % span
-            pos = pos if pos <= self.WIDTH - 4 else span - pos
-            bar = "." * pos + "####" + "." * (self.WIDTH - 4 - pos)
-            percent = "    "
-            quarter = self._last_quarter
-        if self.console.tty:
-            self._redraw(f"  {self.label:<26} [{bar}] {percent} {text}")
-        elif text != self._last_message or quarter != self._last_quarter:
-            # Logs and pipes: one line per new message or quarter, not one per report.
-            line = f"  {self.label:<26} {percent.strip() or '...':>4}  {text}"
-            if line != self._last_line:
-                self.console.line(line)
-                self._last_line = line
-        self._last_message = text
-        self._last_quarter = quarter
-
-    def _redraw(self, text: str) -> None:
-        text = self.console.safe(text)[: max(20, self.console.columns - 1)]
-        pad = " " * max(0, self._drawn - len(text))
-        self.console.write("\r" + text + pad)
-        self._drawn = len(text)
-
-    def done(self, note: str = "") -> float:
-        """Finish the line; returns the seconds the step took."""
-        elapsed = time.monotonic() - self.started
-        if not self._closed:
-            self._closed = True
-            tail = f"done in {elapsed:.1f} s" + (f" - {note}" if note else "")
-            if self.console.tty:
-                self._redraw(f"  {self.label:<26} [{'#' * self.WIDTH}] {tail}")
-                self.console.write("\n")
-            else:
-                self.console.line(f"  {self.label:<26} {tail}")
-        return elapsed
-
-    def fail(self) -> None:
-        if not self._closed:
-            self._closed = True
-            if self.console.tty:
-                self._redraw(f"  {self.label:<26} failed")
-                self.console.write("\n")
-            else:
-                self.console.line(f"  {self.label:<26} failed")
-
-
-# -- the sample lecture ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sample:
-    """The generated inputs: a lecture video, its subtitles and a music track."""
-
-    video: Path
-    subtitles: Path
-    music: Path
-    duration_s: float
-    cues: tuple[media.Cue, ...]
-    slide_changes_s: tuple[float, ...]
-
-
-@contextlib.contextmanager
-def _asset(name: str) -> Iterator[Path]:
-    resource = importlib.resources.files("nemo_mcp.assets").joinpath(name)
-    if not resource.is_file():
-        raise DemoError(f"the demo asset {name} is missing from the installed package: reinstall nemo-mcp")
-    with importlib.resources.as_file(resource) as path:
-        yield path
-
-
-def slide_changes(cues: Sequence[media.Cue], count: int = SLIDE_CHANGES) -> tuple[float, ...]:
-    """Seconds at which the slides change: the middle of the ``count`` longest pauses between cues."""
-    gaps = sorted(
-        ((b.start_ms - a.end_ms, (a.end_ms + b.start_ms) / 2000) for a, b in itertools.pairwise(cues)),
-        reverse=True,
-    )
-    return tuple(sorted(mid for _, mid in gaps[:count]))
-
-
-def _slides_graph(duration_s: float, cues: Sequence[media.Cue], changes: Sequence[float]) -> str:
-    """A lavfi graph of lecture slides: a colour per topic, a header, a bar per spoken sentence, a camera inset."""
-    w, h = SAMPLE_SIZE
-    d = f"{duration_s:.3f}"
-    bounds = [0.0, *changes, duration_s + 1]
-    chain = [f"color=c={_SLIDE_COLOURS[0]}:s={w}x{h}:r={SAMPLE_FPS}:d={d}"]
-    for i, start in enumerate(changes, start=1):
-        colour = _SLIDE_COLOURS[i % len(_SLIDE_COLOURS)]
-        chain.append(f"drawbox=x=0:y=0:w=iw:h=ih:c={colour}:t=fill:enable='gte(t,{start:.3f})'")
-    chain.append("drawbox=x=0:y=0:w=iw:h=110:c=black@0.35:t=fill")
-    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
-        # An accent square in the header; the engine writes chapter titles beside it.
-        accent = _SLIDE_COLOURS[(i + 2) % len(_SLIDE_COLOURS)]
-        chain.append(f"drawbox=x=40:y=30:w=50:h=50:c={accent}:t=fill:enable='between(t,{a:.3f},{b:.3f})'")
-        inside = [c for c in cues if a <= c.start_ms / 1000 < b]
-        for row, cue in enumerate(inside):
-            width = 520 + (len(cue.text) * 7) % 280
-            until = f"{b:.3f}"
-            chain.append(
-                f"drawbox=x=80:y={190 + 80 * row}:w={width}:h=36:c=white@0.85:t=fill:"
-                f"enable='between(t,{cue.start_ms / 1000:.3f},{until})'"
-            )
-    slides = ",".join(chain)
-    return (
-        f"{slides}[slides];testsrc2=s=320x180:r={SAMPLE_FPS}:d={d}[cam];"
-        f"[slides][cam]overlay=x=W-w-60:y=170,format=yuv420p[v]"
-    )
-
-
-# A plucked arpeggio over a low drone: four notes a second, eight to a bar.
-_NOTE = "mod(floor(t*4),8)"
-_STEPS = "+".join(f"{semi}*eq({_NOTE},{i})" for i, semi in enumerate((0, 4, 7, 12, 9, 7, 4, 2)) if semi)
-MELODY = (
-    f"0.3*sin(2*PI*t*220*pow(2,({_STEPS})/12))*exp(-3*mod(t*4,1))+0.1*sin(2*PI*t*110)+0.05*sin(2*PI*t*165)"
-)
-MUSIC_SECONDS = 16
-
-
-async def _ffmpeg_with_progress(
-    args: Sequence[str],
-    bar: ProgressBar,
-    what: str,
-    *,
-    seconds: float,
-    offset: float,
-    share: float,
-    total: float,
-) -> None:
-    """Run ffmpeg writing ``seconds`` of output, moving ``bar`` from ``offset`` to ``offset + share`` of ``total``."""
-
-    async def on_line(line: str) -> None:
-        key, _, value = line.partition("=")
-        if key == "out_time_us" and value.strip().lstrip("-").isdigit():
-            done = min(1.0, max(0, int(value)) / 1e6 / seconds)
-            bar.update(offset + done * share, total, f"encoding the {what}")
-
-    try:
-        await run_ffmpeg(
-            ffmpeg_command("-y", "-v", "error", "-progress", "pipe:1", "-nostats", *args),
-            on_stdout_line=on_line,
-        )
-    except FFmpegError as exc:
-        raise DemoError(f"ffmpeg could not make the sample {what}: {exc}") from None
-
-
-async def make_sample(folder: Path, console: Console) -> Sample:
-    """Write lecture.mp4, lecture.srt and music.m4a into ``folder``."""
-    await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
-    video, subtitles, music = folder / "lecture.mp4", folder / "lecture.srt", folder / "music.m4a"
-    bar = ProgressBar(console, "Making the sample lecture")
-    try:
-        with _asset("lecture_speech.srt") as srt, _asset("lecture_speech.m4a") as speech:
-            cues = tuple(media.parse_subtitles(srt.read_text(encoding="utf-8")))
-            if len(cues) < 3:
-                raise DemoError("the demo's subtitle asset has too few cues: reinstall nemo-mcp")
-            shutil.copyfile(srt, subtitles)
-            info = await media.probe(speech)
-            duration_s = info.duration_ms / 1000
-            changes = slide_changes(cues)
-            # The music takes a small share of the bar: it encodes about 50 times faster than the video.
-            total = duration_s + 1
-            await _ffmpeg_with_progress(
-                [
-                    "-filter_complex", _slides_graph(duration_s, cues, changes),
-                    "-i", str(speech),
-                    "-map", "[v]", "-map", "0:a",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "30", "-g", str(2 * SAMPLE_FPS),
-                    "-c:a", "aac", "-b:a", "64k", "-ar", "48000", "-ac", "1",
-                    "-t", f"{duration_s:.3f}", "-movflags", "+faststart", str(video),
-                ],
-                bar, "video", seconds=duration_s, offset=0, share=duration_s, total=total,
-            )  # fmt: skip
-            await _ffmpeg_with_progress(
-                [
-                    "-f", "lavfi", "-i", f"aevalsrc='{MELODY}':s=44100:d={MUSIC_SECONDS}",
-                    "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", str(music),
-                ],
-                bar, "music", seconds=MUSIC_SECONDS, offset=duration_s, share=1, total=total,
-            )  # fmt: skip
-    except media.MediaError as exc:
-        bar.fail()
-        raise DemoError(f"the demo's speech asset cannot be read ({exc}): reinstall nemo-mcp") from None
-    except BaseException:
-        bar.fail()
-        raise
-    bar.done(f"{duration_s:.0f} s at {SAMPLE_SIZE[0]}x{SAMPLE_SIZE[1]}, {len(cues)} subtitles, music")
-    return Sample(video, subtitles, music, duration_s, cues, changes)
 
 
 # -- talking to the server ------------------------------------------------------------------
@@ -362,27 +96,36 @@ class Tools:
     console: Console
 
     async def call(self, tool: str, args: dict[str, Any], label: str) -> dict[str, Any]:
-        bar = ProgressBar(self.console, label)
+        """Call ``tool`` as a step of the demo, its progress shown under ``label``."""
+        bar = StepProgress(self.console, label)
         try:
-            result = await self.client.call_tool(
-                tool, args, read_timeout_seconds=CALL_TIMEOUT_S, progress_callback=bar
-            )
-        except MCPError as exc:
-            bar.fail()
-            raise DemoError(
-                f"{label}: the server answered with an error ({exc.message})", server_trouble=True
-            ) from None
+            data = await self._call(tool, args, label, bar)
         except BaseException:
             bar.fail()
             raise
+        bar.done()
+        return data
+
+    async def read(self, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Call a quick read-only ``tool`` that is not shown as a step."""
+        return await self._call(tool, args, f"Reading with {tool}", None)
+
+    async def _call(
+        self, tool: str, args: dict[str, Any], label: str, progress: StepProgress | None
+    ) -> dict[str, Any]:
+        try:
+            result = await self.client.call_tool(
+                tool, args, read_timeout_seconds=CALL_TIMEOUT_S, progress_callback=progress
+            )
+        except MCPError as exc:
+            raise DemoError(
+                f"{label}: the server answered with an error ({exc.message})", server_trouble=True
+            ) from None
         if result.is_error:
-            bar.fail()
             raise DemoError(f"{label}: {_result_text(result)}")
         data = result.structured_content
         if not isinstance(data, dict):
-            bar.fail()
             raise DemoError(f"{label}: {tool} returned no structured result")
-        bar.done()
         return data
 
 
@@ -456,45 +199,27 @@ async def export(tools: Tools, folder: Path, name: str, label: str) -> Export:
     return Export(target, info, target.stat().st_size, chapters)
 
 
-def youtube_list(reply: str) -> list[str]:
-    """The YouTube chapter list in an edit's reply: the timestamp lines after its heading."""
-    lines = reply.splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith(_CHAPTER_HEADER):
-            found = []
-            for item in lines[i + 1 :]:
-                if not _CHAPTER_LINE.match(item):
-                    break
-                found.append(item.strip())
-            return found
-    return []
+def chapter_pairs(draft: Any) -> list[tuple[int, str]]:
+    """The chapters an edit stored in the draft's metadata: (start ms, title), in order."""
+    found = peek_meta(draft).get("chapters") if isinstance(draft, dict) else None
+    if not isinstance(found, list):
+        return []
+    return [(as_int(c.get("s")), str(c.get("title", ""))) for c in found if isinstance(c, dict)]
 
 
-def _seconds(stamp: str) -> int:
-    total = 0
-    for part in stamp.split(":"):
-        total = total * 60 + int(part)
-    return total
-
-
-def youtube_problems(lines: Sequence[str], duration_s: float) -> list[str]:
-    """How a chapter list breaks YouTube's rules (0:00 first, three or more, ascending, each >= 10 s)."""
-    starts = []
-    for line in lines:
-        m = _CHAPTER_LINE.match(line)
-        if m is None:
-            return [f"{line!r} is not 'M:SS Title'"]
-        starts.append(_seconds(m.group(1)))
-    problems = []
-    if len(starts) < 3:
-        problems.append(f"{len(starts)} chapters, YouTube needs at least 3")
-    if starts and starts[0] != 0:
-        problems.append("the first chapter does not start at 0:00")
-    ends = [*starts[1:], duration_s]
-    for start, end in zip(starts, ends, strict=True):
-        if end - start < 10:
-            problems.append(f"the chapter at {start} s lasts {end - start:.1f} s, under 10 s")
-    return problems
+async def youtube_chapter_list(tools: Tools, reply: str) -> list[tuple[int, str]]:
+    """The project's chapters, once the draft says they make a valid YouTube list."""
+    data = await tools.read("get_timeline", {"include_draft": True})
+    draft = data.get("draft")
+    pairs = chapter_pairs(draft)
+    listing = youtube_chapters(pairs, draft_duration_ms(draft))
+    if not pairs or listing.text is None:
+        why = "; ".join(listing.problems) if pairs else "the draft holds no chapters"
+        raise DemoError(
+            f"the engine gave no YouTube chapter list for the sample lecture ({why}); its reply was:\n"
+            + _indent(reply, "    ")
+        )
+    return pairs
 
 
 async def highlight_reel(tools: Tools, sample: Sample, folder: Path) -> Workflow:
@@ -532,18 +257,14 @@ async def learning_segments(tools: Tools, sample: Sample, folder: Path) -> tuple
         edit = await tools.call("send_edit", {"instruction": instruction}, label)
         flow.replies.append(str(edit.get("reply", "")))
         flow.timeline = str(edit.get("timeline", ""))
-    chapters = youtube_list(flow.replies[-1])
-    if not chapters:
-        raise DemoError(
-            "the engine gave no YouTube chapter list for the sample lecture; its reply was:\n"
-            + _indent(flow.replies[-1], "    ")
-        )
+    pairs = await youtube_chapter_list(tools, flow.replies[-1])
     flow.export = await export(tools, folder, "lecture-segments.mp4", "Exporting the lecture")
-    problems = youtube_problems(chapters, flow.export.info.duration_ms / 1000)
-    if problems:
-        raise DemoError("the chapter list breaks YouTube's rules: " + "; ".join(problems))
-    (folder / "chapters.txt").write_text("\n".join(chapters) + "\n", encoding="utf-8")
-    return flow, chapters
+    # The rules again, against the length of the file that will be uploaded.
+    listing = youtube_chapters(pairs, flow.export.info.duration_ms)
+    if listing.text is None:
+        raise DemoError("the chapter list breaks YouTube's rules: " + "; ".join(listing.problems))
+    (folder / "chapters.txt").write_text(listing.text + "\n", encoding="utf-8")
+    return flow, listing.text.splitlines()
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -618,7 +339,7 @@ async def _run(folder: Path, settings: Settings, console: Console) -> None:
     sample = await make_sample(folder / "sample", console)
     console.line()
     console.line("2. Starting `nemo-mcp --backend local` over stdio")
-    bar = ProgressBar(console, "Connecting")
+    bar = StepProgress(console, "Connecting")
     async with demo_server(folder, settings, console) as tools:
         tools_list = await tools.client.list_tools()
         bar.done(f"{len(tools_list.tools)} tools")

@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(settings: Settings) -> int:
     import anyio
 
-    from nemo_mcp.mcp.server import build_server
+    from nemo_mcp.mcp import build_server
 
     mcp = build_server(settings)
     _setup_logging(bool(settings.debug))  # MCPServer() configures the root logger; put ours back

@@ -35,7 +35,7 @@ def _safe_stem(text: str) -> str:
 
 def resume(mgr: SessionManager, render_id: str, session_id: str | None) -> RenderRecord:
     """The record of an earlier render to keep waiting for (a fresh one if this store never saw it)."""
-    return mgr.find_render(render_id) or RenderRecord(
+    return mgr.store.get_render(mgr.backend, render_id) or RenderRecord(
         render_id=render_id,
         backend=mgr.backend,
         session_id=session_id or mgr.current_project_id() or "",

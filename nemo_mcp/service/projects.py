@@ -16,7 +16,6 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -24,12 +23,11 @@ from pydantic import SecretStr
 
 from nemo_mcp.api.client import NemoClient, ProgressFn, StreamLimits, UploadSource
 from nemo_mcp.api.events import Event
-from nemo_mcp.api.models import Credits, RenderStatus, SessionState, TokenGrant, UploadResult
+from nemo_mcp.api.models import Credits, SessionState, TokenGrant, UploadResult
 from nemo_mcp.api.recovery import Recoveries, Sleep
 from nemo_mcp.config import Settings
 from nemo_mcp.errors import AuthError, InsufficientCredits, RateLimited
-from nemo_mcp.service import exports
-from nemo_mcp.service.store import ProjectRecord, RenderRecord, Store
+from nemo_mcp.service.store import ProjectRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -345,38 +343,3 @@ class SessionManager:
                 return await stack.enter_async_context(self.client.stream_edit(token, sid, instruction))
 
             yield await self.call_in_project(session_id, op, notes=notes)
-
-    # -- exports (see :mod:`nemo_mcp.service.exports`) --------------------------------------
-
-    def find_render(self, render_id: str) -> RenderRecord | None:
-        return self.store.get_render(self.backend, render_id)
-
-    async def start_export(
-        self, session_id: str | None, *, fmt: str, quality: str, notes: Notes | None = None
-    ) -> RenderRecord:
-        """Start a render from the project's current draft and record it before anything else."""
-        return await exports.start(self, session_id, fmt=fmt, quality=quality, notes=notes)
-
-    async def wait_for_render(
-        self,
-        record: RenderRecord,
-        *,
-        wait_seconds: float,
-        on_progress: Callable[[RenderStatus], Awaitable[None]] | None = None,
-        notes: Notes | None = None,
-    ) -> tuple[RenderRecord, RenderStatus, bool]:
-        """Poll until the render finishes or ``wait_seconds`` pass; returns (record, status, finished)."""
-        return await exports.wait(
-            self, record, wait_seconds=wait_seconds, on_progress=on_progress, notes=notes
-        )
-
-    async def download_render(
-        self,
-        record: RenderRecord,
-        dest_dir: Path,
-        *,
-        overwrite: bool = False,
-        on_progress: Callable[[int, int | None], Awaitable[None]] | None = None,
-    ) -> Path:
-        """Save a finished render into ``dest_dir`` and record where it went."""
-        return await exports.download(self, record, dest_dir, overwrite=overwrite, on_progress=on_progress)

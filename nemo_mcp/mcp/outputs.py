@@ -1,0 +1,152 @@
+"""The typed answers of the tools and resources.
+
+The class and field names are part of the published output schemas (pydantic titles them), so
+renaming one changes what clients see: tests/fixtures/tools_list.json guards them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+from pydantic import BaseModel, Field, WithJsonSchema
+
+from nemo_mcp.api.models import UploadedFile
+from nemo_mcp.service.store import ProjectRecord
+
+# Tracks were published as free-form objects; they keep that schema while the code types them.
+_OPEN_OBJECTS = WithJsonSchema({"items": {"additionalProperties": True, "type": "object"}, "type": "array"})
+
+
+class MediaOut(BaseModel):
+    name: str
+    type: str | None = None
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+
+    @classmethod
+    def of(cls, f: UploadedFile) -> MediaOut:
+        """What the caller learns about one uploaded file."""
+        return cls(
+            name=f.filename or "file",
+            type=f.file_type,
+            duration_s=f.duration,
+            width=f.width,
+            height=f.height,
+            fps=f.fps,
+        )
+
+
+class UploadOut(BaseModel):
+    project: str
+    files: list[MediaOut]
+    notes: list[str] = Field(default_factory=list)
+
+
+class EditOut(BaseModel):
+    project: str
+    reply: str
+    changes: list[str]
+    timeline: str
+    backend_steps: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class TrackOut(BaseModel):
+    index: int
+    type: str
+    label: str
+    name: str | None
+    start_s: float
+    end_s: float
+    segments: int
+    volume: float | None
+
+
+class TimelineOut(BaseModel):
+    project: str
+    summary: str
+    duration_s: float
+    tracks: Annotated[list[TrackOut], _OPEN_OBJECTS]
+    # The backend's own media records, passed through with only the fields worth showing.
+    media: list[dict[str, Any]]
+    # The raw draft JSON, as the backend stores it.
+    draft: dict[str, Any] | None = None
+
+
+class CreditsOut(BaseModel):
+    available: float | None
+    frozen: float | None
+    total: float | None
+    advice: str
+
+
+class ExportOut(BaseModel):
+    render_id: str
+    status: str
+    progress: float
+    finished: bool
+    download_url: str | None = None
+    file: str | None = None
+    message: str
+    notes: list[str] = Field(default_factory=list)
+
+
+class ProjectOut(BaseModel):
+    project: str
+    title: str | None = None
+    language: str | None = None
+    current: bool = False
+    last_used: float | None = None
+    renders: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, record: ProjectRecord, *, current: bool, renders: list[str] | None = None) -> ProjectOut:
+        """A stored project as the caller sees it."""
+        return cls(
+            project=record.session_id,
+            title=record.title,
+            language=record.language,
+            current=current,
+            last_used=record.last_used,
+            renders=renders or [],
+        )
+
+
+class ProjectsOut(BaseModel):
+    current: str | None
+    projects: list[ProjectOut]
+
+
+_MEDIA_KEYS = ("id", "filename", "name", "file_type", "type", "duration", "width", "height", "fps")
+
+
+def media_entry(info: Any) -> dict[str, Any]:
+    """The fields of one backend media record worth showing; a non-record is wrapped as its value."""
+    if not isinstance(info, dict):
+        return {"value": info}
+    return {k: info[k] for k in _MEDIA_KEYS if k in info}
+
+
+# -- resources (served as JSON text, so plain typed dicts keep the bytes as they were) ----------
+
+
+class TimelineResource(TypedDict):
+    project: str
+    summary: str
+    draft: dict[str, Any] | None
+
+
+class ExportFormat(TypedDict):
+    format: str
+    video: str
+    audio: str
+    max_resolution: str
+
+
+class FormatsResource(TypedDict):
+    upload_types: list[str]
+    subtitles_local_engine: list[str]
+    max_upload_mb: int
+    export: ExportFormat

@@ -1,0 +1,335 @@
+"""The tools: each a thin adapter that checks its input, calls the service and shapes the answer.
+
+They check what only the MCP side can check (the caller's files against the upload policy, the
+wait budget), report progress, and return a typed result. A NemoError becomes a tool error whose
+text says what happened and what to do next (see :func:`~nemo_mcp.mcp.context.tool_errors`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from nemo_mcp.draft import model as timeline
+from nemo_mcp.mcp.context import ID_PATTERN, AppState, Ctx, Session, app_state, tool_errors
+from nemo_mcp.mcp.outputs import (
+    CreditsOut,
+    EditOut,
+    ExportOut,
+    MediaOut,
+    ProjectOut,
+    ProjectsOut,
+    TimelineOut,
+    TrackOut,
+    UploadOut,
+    media_entry,
+)
+from nemo_mcp.mcp.progress import EditProgress, Progress, byte_reporter, render_reporter, with_keepalive
+from nemo_mcp.service import CheckedFile, Notes, UploadPolicy, download_folder, edits, exports
+
+# -- upload_media ---------------------------------------------------------------------------------
+
+
+async def _policy_for(ctx: Ctx, state: AppState) -> UploadPolicy:
+    """The configured policy, narrowed to the MCP client's roots when it offers them."""
+    caps = ctx.client_capabilities
+    if caps is None or getattr(caps, "roots", None) is None:
+        return state.policy
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = await ctx.session.list_roots()
+    except Exception:  # no back-channel on this protocol era: keep the configured folders
+        return state.policy
+    uris = [str(r.uri) for r in result.roots]
+    return state.policy.with_roots(uris) if uris else state.policy
+
+
+@tool_errors
+async def upload_media(
+    ctx: Ctx,
+    paths: Annotated[list[str] | None, Field(description="Local files (video, audio, image).")] = None,
+    urls: Annotated[list[str] | None, Field(description="https URLs the backend fetches.")] = None,
+    session: Session = None,
+) -> UploadOut:
+    """Add local files or URLs to the project. Returns each file's type, duration and size."""
+    state = app_state(ctx)
+    if not paths and not urls:
+        raise ToolError("Give at least one local file in `paths` or one link in `urls`.")
+    notes = Notes()
+    checked: list[CheckedFile] = []
+    try:
+        policy = await _policy_for(ctx, state)
+        for p in paths or []:
+            checked.append(policy.check(p))
+        checked_urls = [policy.check_url(u, allow_loopback=not state.cloud) for u in urls or []]
+        progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
+        files: list[MediaOut] = []
+        sid = session
+        total = sum(c.size for c in checked)
+        async with state.upload_slots:
+            if checked:
+                await progress.say(f"Uploading {len(checked)} file(s)…", value=0, total=total or None)
+                sid, result = await state.manager.upload_files(
+                    checked, session, on_progress=byte_reporter(ctx, total), notes=notes
+                )
+                files += [MediaOut.of(f) for f in result.files]
+            if checked_urls:
+                sid, result = await state.manager.upload_urls(checked_urls, sid, notes=notes)
+                files += [MediaOut.of(f) for f in result.files]
+    finally:
+        for c in checked:
+            c.close()
+    assert sid is not None
+    return UploadOut(project=sid, files=files, notes=notes.items)
+
+
+# -- send_edit ------------------------------------------------------------------------------------
+
+
+@tool_errors
+async def send_edit(
+    ctx: Ctx,
+    instruction: Annotated[
+        str, Field(min_length=1, max_length=4000, description="The edit, in plain words.")
+    ],
+    session: Session = None,
+) -> EditOut:
+    """Apply a plain-language edit. Streams progress; returns the reply and what changed."""
+    state = app_state(ctx)
+    notes = Notes()
+    edit = await edits.begin(state.manager, instruction, session, notes=notes)
+    progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
+    await progress.say("Sending the edit…")
+    relay = EditProgress(progress)
+
+    async def run() -> None:
+        async with edit.stream() as events:
+            async for event in events:
+                await relay.on_event(event)
+
+    await with_keepalive(progress, run)
+    result = await edit.finish()
+    return EditOut(
+        project=result.project,
+        reply=result.reply,
+        changes=result.changes,
+        timeline=result.timeline,
+        backend_steps=result.backend_steps,
+        notes=notes.items,
+    )
+
+
+# -- get_timeline / check_credits -----------------------------------------------------------------
+
+
+@tool_errors
+async def get_timeline(
+    ctx: Ctx,
+    session: Session = None,
+    include_draft: Annotated[bool, Field(description="Also return the raw draft JSON.")] = False,
+) -> TimelineOut:
+    """Summarise the project's tracks, durations and media."""
+    state = app_state(ctx)
+    sid, st = await state.manager.state(session)
+    draft = st.state.draft
+    shape = timeline.structured(draft)
+    return TimelineOut(
+        project=sid,
+        summary=timeline.summarize(draft),
+        duration_s=float(shape.get("duration_s") or 0.0),
+        tracks=[TrackOut.model_validate(t) for t in shape.get("tracks") or []],
+        media=[media_entry(m) for m in st.state.video_infos],
+        draft=draft if include_draft else None,
+    )
+
+
+def credit_advice(
+    available: float | None, frozen: float | None, extra: dict[str, Any], env_token: bool
+) -> str:
+    """What the balance allows next, in one or two sentences."""
+    if extra.get("unlimited"):
+        return str(extra.get("note") or "The local engine uses no credits: edit and export freely.")
+    if available is None:
+        return "The backend did not report a balance."
+    held = f" {frozen:g} are held for edits in progress and return if they fail." if frozen else ""
+    if available <= 0:
+        nxt = (
+            "top up credits in your NemoVideo account"
+            if env_token
+            else "register (see the link AI edits give)"
+        )
+        return f"No credits left for AI edits; exports stay free. To keep editing, {nxt}.{held}"
+    return f"{available:g} credits available for AI edits; exporting costs none.{held}"
+
+
+@tool_errors
+async def check_credits(ctx: Ctx) -> CreditsOut:
+    """Show available, frozen and total credits and what they allow next."""
+    state = app_state(ctx)
+    credits = await state.manager.credits()
+    advice = credit_advice(
+        credits.available, credits.frozen, credits.model_extra or {}, state.manager.uses_env_token
+    )
+    return CreditsOut(available=credits.available, frozen=credits.frozen, total=credits.total, advice=advice)
+
+
+# -- export_video ---------------------------------------------------------------------------------
+
+
+@tool_errors
+async def export_video(
+    ctx: Ctx,
+    session: Session = None,
+    format: Annotated[Literal["mp4"], Field(description="Container.")] = "mp4",
+    quality: Annotated[Literal["high", "standard", "draft"], Field(description="Encoding quality.")] = "high",
+    download_to: Annotated[
+        str | None, Field(max_length=4096, description="Existing folder to save the MP4 in.")
+    ] = None,
+    wait_seconds: Annotated[int, Field(ge=0, le=900, description="How long to wait for the render.")] = 180,
+    render_id: Annotated[
+        str | None, Field(pattern=ID_PATTERN, description="Resume waiting for this earlier render.")
+    ] = None,
+    overwrite: Annotated[bool, Field(description="Replace an existing file of the same name.")] = False,
+) -> ExportOut:
+    """Render the timeline to MP4 (free). Waits up to wait_seconds; resume later with render_id."""
+    state = app_state(ctx)
+    dest = download_folder(download_to, state.settings.download_dir) if download_to else None
+    async with state.export_slots:
+        return await _export(ctx, state, session, format, quality, dest, wait_seconds, render_id, overwrite)
+
+
+async def _export(
+    ctx: Ctx,
+    state: AppState,
+    session: str | None,
+    fmt: str,
+    quality: str,
+    dest: Path | None,
+    wait_seconds: int,
+    render_id: str | None,
+    overwrite: bool,
+) -> ExportOut:
+    mgr = state.manager
+    notes = Notes()
+    if render_id:
+        record = exports.resume(mgr, render_id, session)
+        await ctx.report_progress(0, 100, f"Resuming render {render_id}…")
+    else:
+        await ctx.report_progress(0, 100, "Starting the render…")
+        record = await exports.start(mgr, session, fmt=fmt, quality=quality, notes=notes)
+    record, status, finished = await exports.wait(
+        mgr, record, wait_seconds=wait_seconds, on_progress=render_reporter(ctx), notes=notes
+    )
+    if not finished:
+        return ExportOut(
+            render_id=record.render_id,
+            status=status.status,
+            progress=status.progress,
+            finished=False,
+            message=(
+                f"The render is still {status.status} ({status.progress:.0f}%). Call export_video again with "
+                f"render_id={record.render_id!r} to keep waiting; it will not start a second render."
+            ),
+            notes=notes.items,
+        )
+    exports.raise_unless_completed(status)
+    path: Path | None = None
+    if dest is not None:
+        await ctx.report_progress(100, 100, "Downloading the MP4…")
+        path = await exports.download(mgr, record, dest, overwrite=overwrite)
+    saved = f" and saved to {path}" if path else "; download it from the link"
+    return ExportOut(
+        render_id=record.render_id,
+        status="completed",
+        progress=100.0,
+        finished=True,
+        download_url=status.output_url or record.output_url,
+        file=str(path) if path else None,
+        message=f"The export is ready{saved}.",
+        notes=notes.items,
+    )
+
+
+# -- projects -------------------------------------------------------------------------------------
+
+
+@tool_errors
+async def new_project(
+    ctx: Ctx,
+    title: Annotated[str | None, Field(max_length=200, description="A name for the project.")] = None,
+    language: Annotated[str | None, Field(max_length=16, description="Language code, e.g. en, zh.")] = None,
+) -> ProjectOut:
+    """Start a fresh project and make it current (earlier ones stay listed)."""
+    state = app_state(ctx)
+    record = await state.manager.new_project(title=title, language=language)
+    return ProjectOut.of(record, current=True)
+
+
+@tool_errors
+async def list_projects(
+    ctx: Ctx,
+    switch_to: Annotated[
+        str | None, Field(pattern=ID_PATTERN, description="Make this project current.")
+    ] = None,
+) -> ProjectsOut:
+    """List the projects this server knows, newest first, with their render ids."""
+    mgr = app_state(ctx).manager
+    if switch_to:
+        if switch_to not in {p.session_id for p in mgr.list_projects()}:
+            raise ToolError(f"No project {switch_to!r} is known here. Call list_projects to see the ids.")
+        mgr.use_project(switch_to)
+    current = mgr.current_project_id()
+    return ProjectsOut(
+        current=current,
+        projects=[
+            ProjectOut.of(p, current=p.session_id == current, renders=exports.render_ids(mgr, p.session_id))
+            for p in mgr.list_projects()
+        ],
+    )
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool as published: its function (named as the tool), title and behaviour hints."""
+
+    fn: Callable[..., Awaitable[Any]]
+    title: str
+    read_only: bool
+    destructive: bool | None = None
+    #: Whether it reaches outside this machine when the backend is the cloud (never otherwise).
+    open_world: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    def annotations(self, *, cloud: bool) -> ToolAnnotations:
+        hints = ToolAnnotations(read_only_hint=self.read_only, open_world_hint=cloud and self.open_world)
+        if self.destructive is not None:  # unset, not null, when the tool does not say
+            hints.destructive_hint = self.destructive
+        return hints
+
+
+#: Every tool, in the order tools/list shows them.
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(upload_media, "Upload media", read_only=False, destructive=False),
+    ToolSpec(send_edit, "Send an edit", read_only=False, destructive=False),
+    ToolSpec(get_timeline, "Show the timeline", read_only=True),
+    ToolSpec(check_credits, "Check credits", read_only=True),
+    ToolSpec(export_video, "Export the video", read_only=False, destructive=False),
+    ToolSpec(new_project, "Start a new project", read_only=False),
+    ToolSpec(list_projects, "List projects", read_only=True, open_world=False),
+)
+
+TOOL_NAMES: tuple[str, ...] = tuple(spec.name for spec in TOOLS)
