@@ -549,8 +549,8 @@ class NemoClient:
         on_progress: Callable[[int, int | None], Awaitable[None]] | None = None,
     ) -> Path:
         """Stream a finished render to ``dest_dir/filename`` under the download policy."""
+        from nemo_mcp.api.downloads import download_to_file, system_resolve
         from nemo_mcp.config import is_loopback_host
-        from nemo_mcp.service.downloads import download_to_file, system_resolve
 
         base_host = httpx.URL(self.base_url).host
         local = self.base_url.startswith("http://") and is_loopback_host(base_host)

@@ -21,6 +21,62 @@ from nemo_mcp.errors import EventTooLarge, StreamIdle, StreamTooLong
 _BOM = b"\xef\xbb\xbf"
 
 
+class _LineSplitter:
+    """Complete lines out of a byte stream's chunks, without terminators.
+
+    Lines are split on CR, LF and CRLF only, at the byte level: UTF-8 never puts those bytes
+    inside a multi-byte character, and U+2028 or U+0085 must not end a line. The unterminated
+    tail is the only thing kept between chunks, and it is checked against the size limit
+    before it grows, so a huge line costs at most one chunk beyond the limit.
+    """
+
+    def __init__(self, max_line_bytes: int) -> None:
+        self.max_line_bytes = max_line_bytes
+        self.head: list[bytes] = []
+        self.head_len = 0
+        self.skip_lf = False  # the previous chunk ended in CR; a leading LF completes that CRLF
+        self.first = True
+
+    def feed(self, chunk: bytes) -> list[bytes] | None:
+        """The lines this chunk completes, or None when it completes none."""
+        if self.skip_lf:
+            self.skip_lf = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
+        if not cut:
+            if chunk:
+                self.head_len += len(chunk)
+                if self.head_len > self.max_line_bytes:
+                    raise EventTooLarge()
+                self.head.append(chunk)
+            return None
+        if self.head:
+            self.head.append(chunk[:cut])
+            block = b"".join(self.head)
+        else:
+            block = chunk[:cut] if cut < len(chunk) else chunk
+        tail = chunk[cut:]
+        self.head = [tail] if tail else []
+        self.head_len = len(tail)
+        if self.head_len > self.max_line_bytes:
+            raise EventTooLarge()
+        self.skip_lf = block[-1] == 0x0D
+        if self.first:
+            self.first = False
+            block = block.removeprefix(_BOM)
+        return block.splitlines()
+
+    def rest(self) -> list[bytes]:
+        """The end of the body ends its last line and its last event.
+
+        (The SSE spec drops an event that lacks its blank line, but a closed connection cannot
+        complete it, and a line that was cut short simply fails to parse.)
+        """
+        last = b"".join(self.head)
+        return [last.removeprefix(_BOM) if self.first else last, b""] if last else [b""]
+
+
 async def _line_batches(
     response: httpx.Response,
     *,
@@ -29,18 +85,9 @@ async def _line_batches(
     max_line_bytes: int,
     clock: Callable[[], float],
 ) -> AsyncGenerator[list[bytes], None]:
-    """Yield the complete lines of each chunk, without terminators; at the end, the rest and a blank line.
-
-    Lines are split on CR, LF and CRLF only, at the byte level: UTF-8 never puts those bytes
-    inside a multi-byte character, and U+2028 or U+0085 must not end a line. The unterminated
-    tail is the only thing kept between chunks, and it is checked against the size limit
-    before it grows, so a huge line costs at most one chunk beyond the limit.
-    """
+    """Yield the complete lines of each chunk; at the end, the rest and a blank line."""
     chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
-    head: list[bytes] = []
-    head_len = 0
-    skip_lf = False  # the previous chunk ended in CR; a leading LF completes that CRLF
-    first = True
+    splitter = _LineSplitter(max_line_bytes)
     try:
         while True:
             remaining = deadline - clock()
@@ -56,38 +103,10 @@ async def _line_batches(
                 break
             if scope.cancelled_caught:
                 raise StreamTooLong() if wait < idle_timeout else StreamIdle()
-            if skip_lf:
-                skip_lf = False
-                if chunk[:1] == b"\n":
-                    chunk = chunk[1:]
-            cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
-            if not cut:
-                if chunk:
-                    head_len += len(chunk)
-                    if head_len > max_line_bytes:
-                        raise EventTooLarge()
-                    head.append(chunk)
-                continue
-            if head:
-                head.append(chunk[:cut])
-                block = b"".join(head)
-            else:
-                block = chunk[:cut] if cut < len(chunk) else chunk
-            tail = chunk[cut:]
-            head = [tail] if tail else []
-            head_len = len(tail)
-            if head_len > max_line_bytes:
-                raise EventTooLarge()
-            skip_lf = block[-1] == 0x0D
-            if first:
-                first = False
-                block = block.removeprefix(_BOM)
-            yield block.splitlines()
-        # The end of the body ends its last line and its last event. (The SSE spec drops an
-        # event that lacks its blank line, but a closed connection cannot complete it, and a
-        # line that was cut short simply fails to parse.)
-        last = b"".join(head)
-        yield [last.removeprefix(_BOM) if first else last, b""] if last else [b""]
+            lines = splitter.feed(chunk)
+            if lines is not None:
+                yield lines
+        yield splitter.rest()
     finally:
         await chunks.aclose()
 

@@ -148,16 +148,7 @@ async def run_ffmpeg(
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     wants_stdout = on_stdout_line is not None or on_stdout_data is not None
     logger.debug("running %s", _loggable(argv))
-    try:
-        process = await anyio.open_process(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if wants_stdout else subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-        )
-    except OSError as exc:
-        raise FFmpegNotFound(f"ffmpeg could not be started ({exc.strerror or exc}).") from exc
+    process = await _start(argv, wants_stdout=wants_stdout, cwd=cwd)
 
     async def pump_stderr(stream: anyio.abc.ByteReceiveStream) -> None:
         async def keep(line: str) -> None:
@@ -196,6 +187,19 @@ async def run_ffmpeg(
             error_message(result.stderr_tail, argv), returncode=returncode, stderr_tail=result.stderr_tail
         )
     return result
+
+
+async def _start(argv: list[str], *, wants_stdout: bool, cwd: Path | None) -> anyio.abc.Process:
+    try:
+        return await anyio.open_process(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if wants_stdout else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+        )
+    except OSError as exc:
+        raise FFmpegNotFound(f"ffmpeg could not be started ({exc.strerror or exc}).") from exc
 
 
 def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nemo_mcp.service import edits, exports
-from nemo_mcp.service.downloads import download_folder
 from nemo_mcp.service.edits import Edit, EditResult
+from nemo_mcp.service.exports import download_folder
 from nemo_mcp.service.projects import Notes, SessionManager, backend_key
 from nemo_mcp.service.store import ProjectRecord, RenderRecord, Store
 from nemo_mcp.service.uploads import CheckedFile, UploadPolicy

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from nemo_mcp.api.models import RenderStatus, new_render_id
-from nemo_mcp.errors import EmptyTimeline, NemoError, RenderFailed
+from nemo_mcp.errors import DownloadFolderRefused, EmptyTimeline, NemoError, RenderFailed
 from nemo_mcp.service.store import RenderRecord
 
 if TYPE_CHECKING:
@@ -26,6 +26,27 @@ POLL_SCHEDULE = (2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0)
 MAX_POLL = 30.0
 #: Renderers that hold near 90 % until done (stitching, upload) finish where the rate reaches this.
 EARLY_TARGET = 90.0
+
+
+def download_folder(download_to: str, base: Path | None) -> Path:
+    """The existing folder an export is saved in; a relative path is taken from ``base`` (else the cwd)."""
+    if "\x00" in download_to:
+        raise DownloadFolderRefused(
+            "The download folder path contains a NUL character; pass a plain folder path."
+        )
+    folder = Path(download_to).expanduser()
+    if not folder.is_absolute():
+        folder = (base or Path.cwd()) / folder
+    try:
+        is_dir = folder.is_dir()
+    except OSError:  # a name too long or otherwise unusable for this filesystem
+        is_dir = False
+    if not is_dir:
+        raise DownloadFolderRefused(
+            f"The download folder {str(folder)!r} does not exist or is not a folder. Create it first, or pass "
+            "an existing folder."
+        )
+    return folder
 
 
 def _safe_stem(text: str) -> str:

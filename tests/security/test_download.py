@@ -13,8 +13,8 @@ import httpx
 import pytest
 import respx
 
+from nemo_mcp.api.downloads import download_to_file, safe_filename
 from nemo_mcp.errors import DownloadRefused, TransportError
-from nemo_mcp.service.downloads import download_to_file, safe_filename
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ Other packages import from here, not from the modules.
 
 from nemo_mcp.engine.edit.durations import DURATION, parse_duration
 from nemo_mcp.engine.edit.executor import Executor
-from nemo_mcp.engine.edit.grammar import RULES, Refusal, Rule
+from nemo_mcp.engine.edit.grammar import Refusal, Rule
 from nemo_mcp.engine.edit.operations import (
     OPERATIONS,
     AddBackgroundMusic,
@@ -40,6 +40,7 @@ from nemo_mcp.engine.edit.operations import (
 from nemo_mcp.engine.edit.planner import Plan, plan
 from nemo_mcp.engine.edit.registry import REGISTRY, Step
 from nemo_mcp.engine.edit.reply import CAPABILITIES, compose_reply, describe_plan
+from nemo_mcp.engine.edit.rules import RULES
 from nemo_mcp.engine.edit.state import (
     HISTORY_LIMIT,
     IMAGE_STILL_MS,

@@ -6,8 +6,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from nemo_mcp.engine.edit.grammar import ANY_FILE, QUOTE, RULES, Hit, Refusal
+from nemo_mcp.engine.edit.grammar import ANY_FILE, QUOTE, Hit, Refusal
 from nemo_mcp.engine.edit.operations import GenerateChapters, Operation, SplitSegments
+from nemo_mcp.engine.edit.rules import RULES
 from nemo_mcp.engine.edit.state import EditState
 
 __all__ = ["Plan", "plan"]

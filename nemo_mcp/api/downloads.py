@@ -94,27 +94,6 @@ def is_public_address(ip: IPv4Address | IPv6Address) -> bool:
     return ip.is_global and not blocked and not ip.is_unspecified
 
 
-def download_folder(download_to: str, base: Path | None) -> Path:
-    """The existing folder an export is saved in; a relative path is taken from ``base`` (else the cwd)."""
-    if "\x00" in download_to:
-        raise DownloadFolderRefused(
-            "The download folder path contains a NUL character; pass a plain folder path."
-        )
-    folder = Path(download_to).expanduser()
-    if not folder.is_absolute():
-        folder = (base or Path.cwd()) / folder
-    try:
-        is_dir = folder.is_dir()
-    except OSError:  # a name too long or otherwise unusable for this filesystem
-        is_dir = False
-    if not is_dir:
-        raise DownloadFolderRefused(
-            f"The download folder {str(folder)!r} does not exist or is not a folder. Create it first, or pass "
-            "an existing folder."
-        )
-    return folder
-
-
 def safe_filename(name: str, *, default: str = "export.mp4") -> str:
     """``name`` reduced to a plain file name: no folders, no leading dots, no control characters."""
     base = re.split(r"[/\\]", name)[-1]
@@ -297,6 +276,25 @@ async def _save(
     return target
 
 
+async def _send_hop(
+    client: httpx.AsyncClient, url: httpx.URL, *, api: tuple[str, str, int] | None, auth_header: str | None
+) -> httpx.Response:
+    """GET one hop, credentials only to the API origin; a redirect is the caller's to follow."""
+    request = client.build_request("GET", url)
+    if api is None or _origin(url) != api:
+        for name in _CREDENTIAL_HEADERS:  # client-wide defaults must not ride along to a foreign host
+            request.headers.pop(name, None)
+    elif auth_header:
+        request.headers["Authorization"] = auth_header
+    try:
+        return await client.send(request, stream=True, follow_redirects=False, auth=None)
+    except httpx.RequestError as exc:
+        raise TransportError(
+            f"Could not download from {_where(url)} ({type(exc).__name__}). Check the connection and "
+            "run the download again."
+        ) from None
+
+
 def _discard(tmp: Path) -> None:
     with contextlib.suppress(OSError):
         tmp.unlink()
@@ -329,19 +327,7 @@ async def download_to_file(
     redirects = 0
     while True:
         await _check_hop(current, allow_loopback_http=allow_loopback_http, resolve=resolve)
-        request = client.build_request("GET", current)
-        if api is None or _origin(current) != api:
-            for name in _CREDENTIAL_HEADERS:  # client-wide defaults must not ride along to a foreign host
-                request.headers.pop(name, None)
-        elif auth_header:
-            request.headers["Authorization"] = auth_header
-        try:
-            response = await client.send(request, stream=True, follow_redirects=False, auth=None)
-        except httpx.RequestError as exc:
-            raise TransportError(
-                f"Could not download from {_where(current)} ({type(exc).__name__}). Check the connection and "
-                "run the download again."
-            ) from None
+        response = await _send_hop(client, current, api=api, auth_header=auth_header)
         try:
             if response.status_code in _REDIRECTS:
                 redirects += 1
