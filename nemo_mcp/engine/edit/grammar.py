@@ -189,24 +189,20 @@ def build_cut_range(m: re.Match[str], text: str) -> Hit | None:
     return _op(m, CutSegment(start_ms=a, end_ms=b))
 
 
-def build_first(m: re.Match[str], text: str) -> Hit | None:
-    d = _ms(m.group("d"))
-    return None if d is None else _op(m, TrimVideo(mode="start", duration_ms=d))
+def _trim(mode: TrimMode) -> Builder:
+    """A builder of a trim in ``mode`` by the duration its rule matched as ``d``."""
+
+    def build(m: re.Match[str], text: str) -> Hit | None:
+        d = _ms(m.group("d"))
+        return None if d is None else _op(m, TrimVideo(mode=mode, duration_ms=d))
+
+    return build
 
 
-def build_last(m: re.Match[str], text: str) -> Hit | None:
-    d = _ms(m.group("d"))
-    return None if d is None else _op(m, TrimVideo(mode="end", duration_ms=d))
-
-
-def build_start_at(m: re.Match[str], text: str) -> Hit | None:
-    d = _ms(m.group("d"))
-    return None if d is None else _op(m, TrimVideo(mode="start", duration_ms=d))
-
-
-def build_end_at(m: re.Match[str], text: str) -> Hit | None:
-    d = _ms(m.group("d"))
-    return None if d is None else _op(m, TrimVideo(mode="length", duration_ms=d))
+build_first = _trim("start")  # "cut the first 5 seconds"
+build_last = _trim("end")  # "cut the last 5 seconds"
+build_start_at = _trim("start")  # "start at 0:05"
+build_end_at = _trim("length")  # "end at 1:30"
 
 
 def build_intro(m: re.Match[str], text: str) -> Hit:
