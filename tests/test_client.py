@@ -14,8 +14,8 @@ import respx
 from pydantic import SecretStr
 
 from nemo_mcp import errors
+from nemo_mcp.api.adk import StateDelta, Text, ToolCall
 from nemo_mcp.api.client import MultipartUpload, NemoClient, PathSource, unwrap
-from nemo_mcp.api.events import StateDelta, Text, ToolCall
 from nemo_mcp.config import SKILLS
 
 from .helpers import API, SID, TOKEN, FakeSleep, app_error, discard_server, ok

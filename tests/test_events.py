@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nemo_mcp import errors
-from nemo_mcp.api.events import (
+from nemo_mcp.api.adk import (
     Event,
     Heartbeat,
     ReplyBuilder,
@@ -25,8 +25,8 @@ from nemo_mcp.api.events import (
     ToolCall,
     ToolResult,
     decode_data,
-    iter_events,
 )
+from nemo_mcp.api.events import iter_events
 
 from .helpers import ADK_FIXTURES
 

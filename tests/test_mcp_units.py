@@ -8,7 +8,7 @@ from typing import Any, cast
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
-from nemo_mcp.api.events import Heartbeat, StateDelta, Text, ToolCall
+from nemo_mcp.api.adk import Heartbeat, StateDelta, Text, ToolCall
 from nemo_mcp.api.models import RenderStatus
 from nemo_mcp.errors import UploadRefused
 from nemo_mcp.mcp import TOOL_NAMES

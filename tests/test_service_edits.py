@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from nemo_mcp import errors
-from nemo_mcp.api.events import StreamError, Text
+from nemo_mcp.api.adk import StreamError, Text
 from nemo_mcp.service import SessionManager, edits
 
 from .helpers import API, SID, FakeSleep, make_settings, ok, token_response

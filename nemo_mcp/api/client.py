@@ -28,7 +28,8 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from nemo_mcp import __version__
-from nemo_mcp.api.events import Event, iter_events
+from nemo_mcp.api.adk import Event
+from nemo_mcp.api.events import iter_events
 from nemo_mcp.api.frames import RunRequest
 from nemo_mcp.api.models import Credits, RenderStatus, SessionInfo, SessionState, TokenGrant, UploadResult
 from nemo_mcp.api.recovery import Recoveries, RecoveryPolicy, Sleep

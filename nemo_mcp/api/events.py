@@ -7,31 +7,10 @@ from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
-from nemo_mcp.api.adk import (
-    Event,
-    Heartbeat,
-    ReplyBuilder,
-    StateDelta,
-    StreamError,
-    Text,
-    ToolCall,
-    ToolResult,
-    decode_data,
-)
+from nemo_mcp.api.adk import Event, Heartbeat, StreamError, decode_data
 from nemo_mcp.api.sse import iter_frames
 
-__all__ = [
-    "Event",
-    "Heartbeat",
-    "ReplyBuilder",
-    "StateDelta",
-    "StreamError",
-    "Text",
-    "ToolCall",
-    "ToolResult",
-    "decode_data",
-    "iter_events",
-]
+__all__ = ["iter_events"]
 
 
 async def iter_events(

@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import Context
 
-from nemo_mcp.api.events import Event, Heartbeat, StateDelta, StreamError, Text, ToolCall, ToolResult
+from nemo_mcp.api.adk import Event, Heartbeat, StateDelta, StreamError, Text, ToolCall, ToolResult
 from nemo_mcp.api.models import RenderStatus
 from nemo_mcp.errors import NemoError
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nemo_mcp.api.events import Event, ReplyBuilder, StreamError
+from nemo_mcp.api.adk import Event, ReplyBuilder, StreamError
 from nemo_mcp.draft import describe_diff, diff, summarize
 from nemo_mcp.errors import BackendStreamError
 

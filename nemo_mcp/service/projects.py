@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 import anyio
 from pydantic import SecretStr
 
+from nemo_mcp.api.adk import Event
 from nemo_mcp.api.client import NemoClient, ProgressFn, StreamLimits, UploadSource
-from nemo_mcp.api.events import Event
 from nemo_mcp.api.models import Credits, SessionState, TokenGrant, UploadResult
 from nemo_mcp.api.recovery import Recoveries, Sleep
 from nemo_mcp.config import Settings

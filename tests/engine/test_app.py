@@ -15,8 +15,8 @@ import anyio
 import httpx
 import pytest
 
+from nemo_mcp.api.adk import StateDelta, Text, ToolCall, ToolResult
 from nemo_mcp.api.client import NemoClient, PathSource
-from nemo_mcp.api.events import StateDelta, Text, ToolCall, ToolResult
 from nemo_mcp.config import SKILLS
 from nemo_mcp.draft import ops
 from nemo_mcp.engine.http import bind_socket, engine_frames, running_backend, serve
