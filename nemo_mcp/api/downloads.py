@@ -24,19 +24,18 @@ server answering differently the second time (rebinding) is not caught here.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import re
 import socket
 import tempfile
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
-from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import anyio
 import httpx
 
+from nemo_mcp.api.addresses import ip_literal, is_public_address
 from nemo_mcp.config import is_loopback_host
 from nemo_mcp.errors import DownloadFolderRefused, DownloadRefused, TransportError
 
@@ -47,7 +46,6 @@ ProgressCallback = Callable[[int, int | None], Awaitable[None]]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
 _PROGRESS_STEP = 1024 * 1024
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _WINDOWS_RESERVED = {
     "CON",
     "PRN",
@@ -62,36 +60,6 @@ async def system_resolve(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to, through the system resolver."""
     infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
-
-
-def ip_literal(host: str) -> IPv4Address | IPv6Address | None:
-    """The address if ``host`` is an IP literal, including forms like ``2130706433`` or ``0x7f.1``.
-
-    Those legacy IPv4 spellings are accepted by ``inet_aton`` and so by most resolvers.
-    """
-    text = host.strip("[]").rstrip(".")
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        pass
-    if text and re.fullmatch(r"[0-9a-fA-FxX.]+", text) and any(c.isdigit() for c in text):
-        try:
-            return IPv4Address(socket.inet_aton(text))
-        except OSError:
-            return None
-    return None
-
-
-def is_public_address(ip: IPv4Address | IPv6Address) -> bool:
-    """True only for globally routable unicast addresses (IPv4 embedded in IPv6 is judged as IPv4)."""
-    if isinstance(ip, IPv6Address):
-        embedded = (
-            ip.ipv4_mapped or ip.sixtofour or (IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
-        )
-        if embedded is not None:
-            return is_public_address(embedded)
-    blocked = ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-    return ip.is_global and not blocked and not ip.is_unspecified
 
 
 def safe_filename(name: str, *, default: str = "export.mp4") -> str:

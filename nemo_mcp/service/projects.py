@@ -16,18 +16,20 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from pydantic import SecretStr
 
 from nemo_mcp.api.adk import Event
-from nemo_mcp.api.client import NemoClient, ProgressFn, StreamLimits, UploadSource
 from nemo_mcp.api.models import Credits, SessionState, TokenGrant, UploadResult
 from nemo_mcp.api.recovery import Recoveries, Sleep
 from nemo_mcp.config import Settings
 from nemo_mcp.errors import AuthError, InsufficientCredits, RateLimited
 from nemo_mcp.service.store import ProjectRecord, Store
+
+if TYPE_CHECKING:
+    from nemo_mcp.api.client import NemoClient, ProgressFn, UploadSource
 
 log = logging.getLogger(__name__)
 
@@ -67,27 +69,40 @@ class SessionManager:
         self.store = store or Store(settings.store_path)
         self.sleep = sleep
         self.clock = clock
-        self.client = client or NemoClient(
-            base_url=self.api_base,
-            profile=settings.profile,
-            client_id=self.store.client_id(),
-            platform=settings.skill_platform or "unknown",
-            skill_version=settings.skill_version,
-            timeout=settings.request_timeout,
-            stream_limits=StreamLimits(
-                idle_timeout=settings.sse_idle_timeout,
-                total_timeout=settings.sse_total_timeout,
-                max_event_bytes=settings.max_event_bytes,
-            ),
-            transport=transport,
-            sleep=sleep,
-        )
+        self._transport = transport
+        self._client = client
+        self._platform = settings.skill_platform or "unknown"
         self._token_lock = anyio.Lock()
         self._project_lock = anyio.Lock()
         self._platform_fixed = settings.skill_platform is not None
 
+    @property
+    def client(self) -> NemoClient:
+        """The API client, made on first use: importing httpx need not slow the server's start-up."""
+        if self._client is None:
+            from nemo_mcp.api.client import NemoClient, StreamLimits
+
+            settings = self.settings
+            self._client = NemoClient(
+                base_url=self.api_base,
+                profile=settings.profile,
+                client_id=self.store.client_id(),
+                platform=self._platform,
+                skill_version=settings.skill_version,
+                timeout=settings.request_timeout,
+                stream_limits=StreamLimits(
+                    idle_timeout=settings.sse_idle_timeout,
+                    total_timeout=settings.sse_total_timeout,
+                    max_event_bytes=settings.max_event_bytes,
+                ),
+                transport=self._transport,
+                sleep=self.sleep,
+            )
+        return self._client
+
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
         self.store.close()
 
     # -- attribution ------------------------------------------------------------------------
@@ -97,10 +112,12 @@ class SessionManager:
         if self._platform_fixed or not client_name:
             return
         name = client_name.lower()
-        if "cursor" in name:
-            self.client.platform = "cursor"
-        elif "clawhub" in name:
-            self.client.platform = "clawhub"
+        for platform in ("cursor", "clawhub"):
+            if platform in name:
+                self._platform = platform
+                if self._client is not None:
+                    self._client.platform = platform
+                break
 
     # -- tokens -----------------------------------------------------------------------------
 

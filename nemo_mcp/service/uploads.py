@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 
 import platformdirs
 
-from nemo_mcp.api.downloads import ip_literal, is_public_address
+from nemo_mcp.api.addresses import ip_literal, is_public_address
 from nemo_mcp.config import is_loopback_host
 from nemo_mcp.errors import ACCEPTED_FORMATS, MAX_UPLOAD_BYTES, UploadRefused
 
