@@ -29,8 +29,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from nemo_mcp.cli.demo import mp4_chapters
-from nemo_mcp.draft import ops
-from nemo_mcp.draft.model import Draft, summarize
+from nemo_mcp.draft import Draft, ops, summarize
 from nemo_mcp.engine.media import MediaInfo, probe
 from tests.engine.helpers import ffmpeg, frame_rgb, pixel
 

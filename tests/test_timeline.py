@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nemo_mcp.draft.model import (
+from nemo_mcp.draft import (
     Draft,
     Segment,
     Track,

@@ -40,9 +40,6 @@ __all__ = [
     "AUDIO",
     "DEFAULT_CANVAS",
     "DEFAULT_PLATFORM",
-    "EMPTY_SUMMARY",
-    "MAX_NAME",
-    "NO_CHANGE",
     "PLATFORMS",
     "PLATFORM_CANVAS",
     "TEXT",
@@ -51,21 +48,11 @@ __all__ = [
     "DraftLike",
     "Platform",
     "Segment",
-    "SegmentView",
     "Track",
-    "TrackView",
     "as_int",
-    "describe_diff",
-    "diff",
-    "draft_duration_ms",
-    "format_seconds",
-    "format_span",
     "lenient_int",
     "lenient_number",
     "parse_draft",
-    "structured",
-    "summarize",
-    "track_views",
 ]
 
 # Track types (``tt``).
@@ -311,18 +298,3 @@ def parse_draft(obj: Any) -> Draft | None:
     if not isinstance(obj, Mapping):
         return None
     return Draft.model_validate(dict(obj))
-
-
-# The summary, diff and views used to live here; other packages still import them from this module.
-from nemo_mcp.draft.text import (  # noqa: E402
-    EMPTY_SUMMARY,
-    MAX_NAME,
-    NO_CHANGE,
-    describe_diff,
-    diff,
-    format_seconds,
-    format_span,
-    structured,
-    summarize,
-)
-from nemo_mcp.draft.views import SegmentView, TrackView, draft_duration_ms, track_views  # noqa: E402

@@ -9,8 +9,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.prompts.base import Message, UserMessage
 
+from nemo_mcp import draft
 from nemo_mcp.config import SKILLS
-from nemo_mcp.draft import model as timeline
 from nemo_mcp.errors import ACCEPTED_FORMATS, MAX_UPLOAD_BYTES, NemoError
 from nemo_mcp.mcp.context import AppState, Ctx
 from nemo_mcp.mcp.outputs import FormatsResource, TimelineResource
@@ -98,7 +98,7 @@ async def project_timeline(session_id: str, ctx: Ctx) -> TimelineResource:
         sid, st = await state.manager.state(session_id)
     except NemoError as exc:
         raise ResourceError(exc.user_message) from None
-    return {"project": sid, "summary": timeline.summarize(st.state.draft), "draft": st.state.draft}
+    return {"project": sid, "summary": draft.summarize(st.state.draft), "draft": st.state.draft}
 
 
 def formats() -> FormatsResource:

@@ -17,7 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from nemo_mcp.draft import model as timeline
+from nemo_mcp import draft
 from nemo_mcp.mcp.context import ID_PATTERN, AppState, Ctx, Session, app_state, tool_errors
 from nemo_mcp.mcp.outputs import (
     CreditsOut,
@@ -139,15 +139,15 @@ async def get_timeline(
     """Summarise the project's tracks, durations and media."""
     state = app_state(ctx)
     sid, st = await state.manager.state(session)
-    draft = st.state.draft
-    shape = timeline.structured(draft)
+    raw = st.state.draft
+    shape = draft.structured(raw)
     return TimelineOut(
         project=sid,
-        summary=timeline.summarize(draft),
+        summary=draft.summarize(raw),
         duration_s=float(shape.get("duration_s") or 0.0),
         tracks=[TrackOut.model_validate(t) for t in shape.get("tracks") or []],
         media=[media_entry(m) for m in st.state.video_infos],
-        draft=draft if include_draft else None,
+        draft=raw if include_draft else None,
     )
 
 

@@ -69,19 +69,3 @@ def test_format_percent() -> None:
     """Volumes read as whole percentages."""
     assert draft.format_percent(0.35) == "35%"
     assert draft.format_percent(1.0) == "100%"
-
-
-def test_modules_keep_their_old_names() -> None:
-    """``draft.model`` and ``draft.ops`` still offer the names other packages import from them."""
-    for name in (
-        "summarize",
-        "structured",
-        "diff",
-        "describe_diff",
-        "format_seconds",
-        "format_span",
-        "Draft",
-    ):
-        assert getattr(model, name) is getattr(draft, name)
-    for name in ("Interval", "TimedText", "clock", "TimeMap", "as_int", "peek_meta"):
-        assert getattr(ops, name) is getattr(draft, name)

@@ -1,6 +1,6 @@
 """The executor's workbench: the session's state and the shared steps its handlers build on.
 
-Handlers (one per operation kind, in the ``handlers_*`` modules) read and change
+Handlers (one per operation kind, in ``cuts``, ``sections``, ``texts`` and ``finishing``) read and change
 ``ws.state.draft`` through these helpers: what is on the spine, the refusals when there is
 nothing to work on, the slow facts laid onto the timeline, and :meth:`Workspace.refresh`,
 which re-derives everything that follows the spine after an edit.
