@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -275,15 +273,9 @@ async def test_transcribe_needs_sound(tall_png: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A synthetic English sentence spoken by espeak-ng."""
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        pytest.skip("espeak-ng is not installed")
-    path = tmp_path_factory.mktemp("speech") / "speech.wav"
-    sentence = "Welcome to the lecture. Today we will learn how to edit video with a computer."
-    subprocess.run([espeak, "-v", "en-us+f2", "-s", "130", "-w", str(path), sentence], check=True, timeout=60)
-    return path
+def speech_wav() -> Path:
+    """A synthetic English sentence (espeak-ng, committed: see tests/fixtures/speech/README.md)."""
+    return Path(__file__).resolve().parents[1] / "fixtures" / "speech" / "welcome.m4a"
 
 
 @pytest.mark.anyio
