@@ -103,7 +103,7 @@ async def send_edit(
     ],
     session: Session = None,
     pick_up: Annotated[
-        str | None, Field(pattern=ID_PATTERN, description="Get the result of an edit still running.")
+        str | None, Field(pattern=ID_PATTERN, description="Id of an edit still running.")
     ] = None,
 ) -> EditOut:
     """Apply a plain-language edit. Streams progress; returns the reply and what changed."""
@@ -230,7 +230,7 @@ async def export_video(
         str | None, Field(max_length=4096, description="Existing folder to save the MP4 in.")
     ] = None,
     wait_seconds: Annotated[
-        int | None, Field(ge=0, le=900, description="Wait at most this long (capped by the wait budget).")
+        int | None, Field(ge=0, le=900, description="Wait limit (at most the budget).")
     ] = None,
     render_id: Annotated[
         str | None, Field(pattern=ID_PATTERN, description="Resume waiting for this earlier render.")
