@@ -166,7 +166,13 @@ class Settings(BaseSettings):
         description="Bearer token HTTP clients must send to this server (required off loopback).",
     )
     heartbeat_interval: float = Field(
-        default=15.0, gt=0, description="Seconds of silence before a 'still working' progress line."
+        default=4.0, gt=0, description="Seconds of silence before a 'still working' progress line."
+    )
+    wait_budget: float = Field(
+        default=40.0,
+        gt=0,
+        le=3600,
+        description="Longest a tool call waits before it returns how to pick the work up (hosts stop at 60 s).",
     )
     debug: bool = Field(default=False, description="Verbose logs on stderr (tokens stay redacted).")
 

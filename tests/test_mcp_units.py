@@ -80,7 +80,7 @@ async def test_edit_progress_merges_fragments_and_skips_the_repeated_final_text(
 async def test_render_reporter_only_rises_and_caps_at_100() -> None:
     """Render progress values never go back and never pass 100, whatever the backend reports."""
     ctx = Recorder()
-    report = render_reporter(cast(Any, ctx))
+    report = render_reporter(Progress(cast(Any, ctx), quiet_after=60))
     for pct in (10.0, 5.0, 250.0):
         await report(RenderStatus(status="processing", progress=pct))
     values = [v for v, _, _ in ctx.reports]

@@ -51,6 +51,9 @@ class EditOut(BaseModel):
     timeline: str
     backend_steps: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    # False when the wait budget ran out first: the edit goes on, and pick_up gets its result.
+    finished: bool = True
+    pick_up: str | None = None
 
 
 class TrackOut(BaseModel):

@@ -57,6 +57,7 @@ class Progress:
         self.window = window
         self.started = clock()
         self._pending: list[str] = []
+        self._total: float | None = None  # kept by 'still working' lines, so a bar does not jump
         self._arrived = anyio.Event()
         self._sending = anyio.Lock()  # one report at a time, so none is cut off mid-send
 
@@ -86,6 +87,10 @@ class Progress:
             await self._report(tail_line(text))
 
     async def _report(self, message: str, *, value: float | None = None, total: float | None = None) -> None:
+        if total is not None:
+            self._total = total
+        elif self._total is not None:
+            value, total = self._n + 1e-3, self._total
         self._n = max(self._n + 1e-3, value if value is not None else self._n + 1)
         self._last = self._clock()
         await self._ctx.report_progress(self._n, total, message)
@@ -150,14 +155,12 @@ async def with_keepalive(progress: Progress, work: Callable[[], Awaitable[Any]])
         raise group.exceptions[0] from None
 
 
-def render_reporter(ctx: AnyCtx) -> Callable[[RenderStatus], Awaitable[None]]:
-    """A render-status callback whose progress values only ever rise, capped at 100."""
-    last = 0.0
+def render_reporter(progress: Progress) -> Callable[[RenderStatus], Awaitable[None]]:
+    """A render-status callback on ``progress`` (whose values only ever rise), out of 100."""
 
     async def on_status(status: RenderStatus) -> None:
-        nonlocal last
-        last = max(last + 1e-3, min(status.progress, 100.0))
-        await ctx.report_progress(last, 100, f"Rendering… {status.progress:.0f}% ({status.status})")
+        value = min(status.progress, 100.0)
+        await progress.say(f"Rendering… {status.progress:.0f}% ({status.status})", value=value, total=100)
 
     return on_status
 

@@ -46,6 +46,7 @@ def build_server(
                 manager_factory(api_base) if manager_factory else SessionManager(settings, api_base=api_base)
             )
             stack.push_async_callback(manager.aclose)
+            await stack.enter_async_context(manager.running())
             yield AppState(manager=manager, settings=settings, policy=upload_policy)
 
     mcp: MCPServer[AppState] = MCPServer(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
@@ -101,30 +102,65 @@ async def send_edit(
         str, Field(min_length=1, max_length=4000, description="The edit, in plain words.")
     ],
     session: Session = None,
+    pick_up: Annotated[
+        str | None, Field(pattern=ID_PATTERN, description="Id of an edit still running.")
+    ] = None,
 ) -> EditOut:
     """Apply a plain-language edit. Streams progress; returns the reply and what changed."""
     state = app_state(ctx)
-    notes = Notes()
-    edit = await edits.begin(state.manager, instruction, session, notes=notes)
+    budget = state.settings.wait_budget
+    if pick_up:
+        job, attached = edits.pick_up(state.manager, pick_up), True
+    else:
+        job, attached = edits.submit(state.manager, instruction, session)
     progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
-    await progress.say("Sending the edit…")
-    relay = EditProgress(progress)
-
-    async def run() -> None:
-        async with edit.stream() as events:
-            async for event in events:
-                await relay.on_event(event)
-
-    await with_keepalive(progress, run)
-    result = await edit.finish()
+    await progress.say("Waiting for the edit already running…" if attached else "Sending the edit…")
+    if not await _follow_edit(progress, job, budget):
+        return EditOut(
+            project=job.project,
+            reply=(
+                f"The edit is still running ({job.elapsed:.0f} s so far); nothing is lost. Call send_edit "
+                f"again with pick_up={job.id!r} (or the same instruction) to get its result."
+            ),
+            changes=[],
+            timeline="",
+            notes=job.notes.items,
+            finished=False,
+            pick_up=job.id,
+        )
+    result = job.outcome()
     return EditOut(
         project=result.project,
         reply=result.reply,
         changes=result.changes,
         timeline=result.timeline,
         backend_steps=result.backend_steps,
-        notes=notes.items,
+        notes=job.notes.items,
     )
+
+
+async def _follow_edit(progress: Progress, job: edits.EditJob, budget: float) -> bool:
+    """Show the edit's progress for at most ``budget`` seconds; whether it finished.
+
+    The edit belongs to the session manager, so running out of budget leaves it going; a
+    cancelled call (the user pressed stop) stops it.
+    """
+    relay = EditProgress(progress)
+
+    async def follow() -> None:
+        with anyio.move_on_after(budget), job.listen() as events:
+            async for event in events:
+                await relay.on_event(event)
+            await job.done.wait()
+
+    completed = False
+    try:
+        await with_keepalive(progress, follow)
+        completed = True
+    finally:
+        if not completed:
+            job.cancel()
+    return job.done.is_set()
 
 
 # -- get_timeline / check_credits -----------------------------------------------------------------
@@ -193,40 +229,58 @@ async def export_video(
     download_to: Annotated[
         str | None, Field(max_length=4096, description="Existing folder to save the MP4 in.")
     ] = None,
-    wait_seconds: Annotated[int, Field(ge=0, le=900, description="How long to wait for the render.")] = 180,
+    wait_seconds: Annotated[
+        int | None, Field(ge=0, le=900, description="Wait limit (at most the budget).")
+    ] = None,
     render_id: Annotated[
         str | None, Field(pattern=ID_PATTERN, description="Resume waiting for this earlier render.")
     ] = None,
     overwrite: Annotated[bool, Field(description="Replace an existing file of the same name.")] = False,
 ) -> ExportOut:
-    """Render the timeline to MP4 (free). Waits up to wait_seconds; resume later with render_id."""
+    """Render the timeline to MP4 (free). Returns within the wait budget; resume with render_id."""
     state = app_state(ctx)
     dest = download_folder(download_to, state.settings.download_dir) if download_to else None
-    async with state.export_slots:
-        return await _export(ctx, state, session, format, quality, dest, wait_seconds, render_id, overwrite)
+    budget = state.settings.wait_budget
+    wait = budget if wait_seconds is None else min(wait_seconds, budget)
+    progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
+    order = _Order(session, format, quality, dest, render_id, overwrite)
+    out: list[ExportOut] = []
+
+    async def work() -> None:
+        async with state.export_slots:
+            out.append(await _export(progress, state, order, anyio.current_time() + wait))
+
+    await with_keepalive(progress, work)
+    return out[0]
 
 
-async def _export(
-    ctx: Ctx,
-    state: AppState,
-    session: str | None,
-    fmt: str,
-    quality: str,
-    dest: Path | None,
-    wait_seconds: int,
-    render_id: str | None,
-    overwrite: bool,
-) -> ExportOut:
+@dataclass(frozen=True)
+class _Order:
+    session: str | None
+    fmt: str
+    quality: str
+    dest: Path | None
+    render_id: str | None
+    overwrite: bool
+
+
+async def _export(progress: Progress, state: AppState, order: _Order, deadline: float) -> ExportOut:
     mgr = state.manager
     notes = Notes()
-    if render_id:
-        record = exports.resume(mgr, render_id, session)
-        await ctx.report_progress(0, 100, f"Resuming render {render_id}…")
+    if order.render_id:
+        record = exports.resume(mgr, order.render_id, order.session)
+        await progress.say(f"Resuming render {order.render_id}…", value=0, total=100)
     else:
-        await ctx.report_progress(0, 100, "Starting the render…")
-        record = await exports.start(mgr, session, fmt=fmt, quality=quality, notes=notes)
+        await progress.say("Starting the render…", value=0, total=100)
+        async with mgr.render_lock:
+            record, attached = await exports.start_or_attach(
+                mgr, order.session, fmt=order.fmt, quality=order.quality, notes=notes
+            )
+        if attached:
+            notes.add(f"This timeline was already exported as {record.render_id}; that render is used again.")
+    wait_s = max(0.0, deadline - anyio.current_time())
     record, status, finished = await exports.wait(
-        mgr, record, wait_seconds=wait_seconds, on_progress=render_reporter(ctx), notes=notes
+        mgr, record, wait_seconds=wait_s, on_progress=render_reporter(progress), notes=notes
     )
     if not finished:
         return ExportOut(
@@ -235,16 +289,19 @@ async def _export(
             progress=status.progress,
             finished=False,
             message=(
-                f"The render is still {status.status} ({status.progress:.0f}%). Call export_video again with "
-                f"render_id={record.render_id!r} to keep waiting; it will not start a second render."
+                f"The render is still {status.status} ({status.progress:.0f}%); nothing is lost. Call "
+                f"export_video again with render_id={record.render_id!r} (and the same download_to) to keep "
+                "waiting; it will not start a second render."
             ),
             notes=notes.items,
         )
     exports.raise_unless_completed(status)
     path: Path | None = None
-    if dest is not None:
-        await ctx.report_progress(100, 100, "Downloading the MP4…")
-        path = await exports.download(mgr, record, dest, overwrite=overwrite)
+    if order.dest is not None:
+        path = _saved_before(record.local_file, order.dest) if not order.overwrite else None
+        if path is None:
+            await progress.say("Downloading the MP4…")
+            path = await exports.download(mgr, record, order.dest, overwrite=order.overwrite)
     saved = f" and saved to {path}" if path else "; download it from the link"
     return ExportOut(
         render_id=record.render_id,
@@ -256,6 +313,14 @@ async def _export(
         message=f"The export is ready{saved}.",
         notes=notes.items,
     )
+
+
+def _saved_before(local_file: str | None, dest: Path) -> Path | None:
+    """The file an earlier call already saved from this render into ``dest``, if it is still there."""
+    if not local_file:
+        return None
+    path = Path(local_file)
+    return path if path.parent == dest and path.is_file() else None
 
 
 # -- projects -------------------------------------------------------------------------------------

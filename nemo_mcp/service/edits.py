@@ -4,23 +4,41 @@
 yields the backend's events (the caller only shows them) while they are folded into the
 reply; :meth:`Edit.finish` raises the stream's error if it sent one, lets a silent change
 settle, compares the drafts and turns GUI-only advice into tool advice.
+
+:func:`submit` runs all of that as an :class:`EditJob` owned by the session manager, not by
+the tool call: a call that reaches its wait budget returns, the edit goes on, and its outcome
+waits for the call that picks it up (by id, or by sending the same instruction again).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+import logging
+import secrets
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
 from nemo_mcp.api.adk import Event, ReplyBuilder, StreamError
 from nemo_mcp.draft import describe_diff, diff, summarize
-from nemo_mcp.errors import BackendStreamError
+from nemo_mcp.errors import BackendStreamError, NemoError
+from nemo_mcp.service.projects import Notes
 
 if TYPE_CHECKING:
-    from nemo_mcp.service.projects import Notes, SessionManager
+    from nemo_mcp.service.projects import SessionManager
+
+log = logging.getLogger(__name__)
 
 Draft = dict[str, Any] | None
+
+#: How long a finished edit nobody picked up is kept (then its outcome is only in the timeline).
+KEEP_FINISHED = 3600.0
+#: Events buffered for one waiting caller; beyond this they are dropped (they only feed progress lines).
+LISTEN_BUFFER = 256
 
 #: Extra looks at the draft after a silent stream left it unchanged, and the wait before each.
 SETTLE_LOOKS = 2
@@ -120,3 +138,132 @@ async def begin(
     """Read the project's draft before the edit (creating the project on first use)."""
     sid, state = await mgr.state(session_id, notes=notes)
     return Edit(mgr, instruction, sid, state.state.draft, notes)
+
+
+class EditStopped(NemoError):
+    default_message = (
+        "The edit was stopped before it finished. Call get_timeline to see what the project holds now, "
+        "then send the edit again if it is still wanted."
+    )
+
+
+class UnknownEdit(NemoError):
+    default_message = (
+        "No edit with that pick-up id is running or waiting here (the server may have restarted). "
+        "Call get_timeline to see whether it landed, then send the instruction again if not."
+    )
+
+
+class EditJob:
+    """One edit running in the background: the stream is consumed here, whoever is waiting."""
+
+    def __init__(self, mgr: SessionManager, instruction: str, session_id: str | None) -> None:
+        self.id = "edit_" + secrets.token_hex(6)
+        self.mgr = mgr
+        self.instruction = instruction
+        self.requested = session_id
+        self.project = session_id or mgr.current_project_id() or ""
+        self.notes = Notes()
+        self.started = time.monotonic()
+        self.finished_at: float | None = None
+        self.done = anyio.Event()
+        #: Set once a caller has been given the outcome: a later identical instruction is a new edit.
+        self.collected = False
+        self._scope = anyio.CancelScope()
+        self._result: EditResult | None = None
+        self._error: Exception | None = None
+        self._listeners: list[MemoryObjectSendStream[Event]] = []
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def cancel(self) -> None:
+        """Stop the edit (the caller pressed stop): the stream is closed, as a cancelled call closes it."""
+        self._scope.cancel()
+
+    def outcome(self) -> EditResult:
+        """The finished edit's result, or the error it ended with (call once ``done`` is set)."""
+        assert self.done.is_set()
+        self.collected = True
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    @contextlib.contextmanager
+    def listen(self) -> Iterator[MemoryObjectReceiveStream[Event]]:
+        """The events from now on, for a caller to show as progress; the stream ends with the edit."""
+        send, receive = anyio.create_memory_object_stream[Event](LISTEN_BUFFER)
+        if self.done.is_set():
+            send.close()
+        else:
+            self._listeners.append(send)
+        try:
+            with receive:
+                yield receive
+        finally:
+            if send in self._listeners:
+                self._listeners.remove(send)
+            send.close()
+
+    def _publish(self, event: Event) -> None:
+        for send in list(self._listeners):
+            with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                send.send_nowait(event)
+
+    async def run(self) -> None:
+        """Stream, settle and translate the edit; keep its result or error for the pick-up."""
+        try:
+            with self._scope:
+                edit = await begin(self.mgr, self.instruction, self.requested, notes=self.notes)
+                self.project = edit.session_id
+                async with edit.stream() as events:
+                    self.project = edit.session_id
+                    async for event in events:
+                        self._publish(event)
+                self._result = await edit.finish()
+            if self._scope.cancelled_caught:
+                self._error = EditStopped()
+        except NemoError as exc:
+            self._error = exc
+        except Exception as exc:  # kept for the caller, so a background failure is never silent
+            log.warning("edit %s failed: %s", self.id, type(exc).__name__, exc_info=True)
+            self._error = exc
+        finally:
+            if self._result is None and self._error is None:
+                self._error = EditStopped()  # the server is stopping
+            self.finished_at = time.monotonic()
+            for send in self._listeners:
+                send.close()
+            self._listeners.clear()
+            self.done.set()
+
+
+def submit(mgr: SessionManager, instruction: str, session_id: str | None) -> tuple[EditJob, bool]:
+    """Start an edit in the background, or attach to the same instruction in the same project that is
+    still running (or finished, not yet picked up); returns (job, attached)."""
+    _forget_old(mgr)
+    project = session_id or mgr.current_project_id() or ""
+    for job in mgr.edit_jobs.values():
+        if not job.collected and job.instruction == instruction and job.project == project:
+            return job, True
+    job = EditJob(mgr, instruction, session_id)
+    mgr.edit_jobs[job.id] = job
+    mgr.spawn(job.run)
+    return job, False
+
+
+def pick_up(mgr: SessionManager, job_id: str) -> EditJob:
+    """The edit a previous call left running, by the id it returned."""
+    job = mgr.edit_jobs.get(job_id)
+    if job is None:
+        raise UnknownEdit()
+    return job
+
+
+def _forget_old(mgr: SessionManager) -> None:
+    now = time.monotonic()
+    for job_id, job in list(mgr.edit_jobs.items()):
+        if job.finished_at is not None and (job.collected or now - job.finished_at > KEEP_FINISHED):
+            del mgr.edit_jobs[job_id]

@@ -6,11 +6,13 @@ mid-request can still find the job; every poll updates it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -26,6 +28,8 @@ POLL_SCHEDULE = (2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0)
 MAX_POLL = 30.0
 #: Renderers that hold near 90 % until done (stitching, upload) finish where the rate reaches this.
 EARLY_TARGET = 90.0
+#: Poll delay on the embedded engine: a loopback poll costs a millisecond, and the caller sees the render move.
+LOOPBACK_POLL = 0.75
 
 
 def download_folder(download_to: str, base: Path | None) -> Path:
@@ -79,18 +83,46 @@ def raise_unless_completed(status: RenderStatus) -> None:
         )
 
 
+def draft_hash(draft: dict[str, Any], fmt: str, quality: str) -> str:
+    """What identifies one export: the exact timeline, the container and the quality."""
+    text = json.dumps([draft, fmt, quality], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 async def start(
     mgr: SessionManager, session_id: str | None, *, fmt: str, quality: str, notes: Notes | None = None
 ) -> RenderRecord:
     """Start a render from the project's current draft and record it before anything else."""
+    return (await start_or_attach(mgr, session_id, fmt=fmt, quality=quality, notes=notes, attach=False))[0]
+
+
+async def start_or_attach(
+    mgr: SessionManager,
+    session_id: str | None,
+    *,
+    fmt: str,
+    quality: str,
+    notes: Notes | None = None,
+    attach: bool = True,
+) -> tuple[RenderRecord, bool]:
+    """Like :func:`start`, but a timeline identical to one already rendering or rendered (same
+    format and quality) attaches to that render instead; returns (record, attached)."""
     sid, state = await mgr.state(session_id, notes=notes)
     draft = state.state.draft
     if not draft:
         raise EmptyTimeline()
-    render_id = new_render_id()
+    digest = draft_hash(draft, fmt, quality)
+    earlier = mgr.store.render_of(mgr.backend, sid, digest) if attach else None
+    if earlier is not None and earlier.status != "starting":
+        return earlier, True
+    # A record left "starting" (a process died mid-request) is started again under its own id:
+    # the backend reports the job it already has under that id instead of making a second one.
+    render_id = earlier.render_id if earlier is not None else new_render_id()
     # Record the id first: if this process dies mid-request the job can still be found.
     record = mgr.store.save_render(
-        RenderRecord(render_id=render_id, backend=mgr.backend, session_id=sid, status="starting")
+        RenderRecord(
+            render_id=render_id, backend=mgr.backend, session_id=sid, status="starting", draft_hash=digest
+        )
     )
 
     # The draft belongs to this session: a gone session is reported, not replaced.
@@ -107,32 +139,37 @@ async def start(
     if status.id and status.id != render_id:
         # The backend chose its own id: keep that one and forget the provisional one.
         mgr.store.delete_render(mgr.backend, render_id)
-        record = RenderRecord(render_id=status.id, backend=mgr.backend, session_id=sid, status=status.status)
-    return _record_status(mgr, record, status)
+        record = RenderRecord(
+            render_id=status.id, backend=mgr.backend, session_id=sid, status=status.status, draft_hash=digest
+        )
+    return _record_status(mgr, record, status), False
 
 
 def _record_status(mgr: SessionManager, record: RenderRecord, status: RenderStatus) -> RenderRecord:
     return mgr.store.save_render(
         RenderRecord(
-            render_id=record.render_id,
-            backend=mgr.backend,
-            session_id=record.session_id,
-            status=status.status,
-            progress=status.progress,
-            output_url=status.output_url or record.output_url,
-            local_file=record.local_file,
-            error=status.error,
+            **{
+                **record.__dict__,
+                "backend": mgr.backend,
+                "status": status.status,
+                "progress": status.progress,
+                "output_url": status.output_url or record.output_url,
+                "error": status.error,
+            }
         )
     )
 
 
-def next_poll_delay(attempt: int, history: list[tuple[float, float]]) -> float:
+def next_poll_delay(attempt: int, history: list[tuple[float, float]], *, loopback: bool = False) -> float:
     """How long to wait before the next poll.
 
-    Without progress information the delays follow :data:`POLL_SCHEDULE`, ending at the
+    On loopback (the embedded engine) every poll is cheap, so it is :data:`LOOPBACK_POLL`. On
+    the cloud, without progress information the delays follow :data:`POLL_SCHEDULE`, ending at the
     documented 30 s. When the backend reports progress, the rate seen so far predicts the
     finish, and the next poll is aimed just after it (never more than 30 s away).
     """
+    if loopback:
+        return LOOPBACK_POLL
     fallback = POLL_SCHEDULE[min(attempt, len(POLL_SCHEDULE) - 1)]
     if len(history) >= 2:
         (t0, p0), (t1, p1) = history[0], history[-1]
@@ -168,7 +205,7 @@ async def wait(
     first = True
     while True:
         if not first:
-            delay = next_poll_delay(attempt, history)
+            delay = next_poll_delay(attempt, history, loopback=mgr.backend == "local")
             remaining = deadline - mgr.clock()
             if remaining <= 0:
                 return record, status, False

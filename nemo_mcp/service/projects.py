@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,7 +29,10 @@ from nemo_mcp.errors import AuthError, InsufficientCredits, RateLimited
 from nemo_mcp.service.store import ProjectRecord, Store
 
 if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
     from nemo_mcp.api.client import NemoClient, ProgressFn, UploadSource
+    from nemo_mcp.service.edits import EditJob
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,11 @@ class SessionManager:
         self._token_lock = anyio.Lock()
         self._project_lock = anyio.Lock()
         self._platform_fixed = settings.skill_platform is not None
+        #: Edits that outlive the tool call that sent them, by pick-up id (see service/edits.py).
+        self.edit_jobs: dict[str, EditJob] = {}
+        #: Held while an export looks for an identical render and starts one, so two calls never both start.
+        self.render_lock = anyio.Lock()
+        self._tasks: TaskGroup | None = None
 
     @property
     def client(self) -> NemoClient:
@@ -99,6 +107,23 @@ class SessionManager:
                 sleep=self.sleep,
             )
         return self._client
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Own the work that outlives a tool call (edits past the wait budget) until the server stops."""
+        async with anyio.create_task_group() as tg:
+            self._tasks = tg
+            try:
+                yield
+            finally:
+                self._tasks = None
+                tg.cancel_scope.cancel()
+
+    def spawn(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``fn`` in the background, owned by this manager rather than by the calling tool."""
+        if self._tasks is None:
+            raise RuntimeError("the session manager is not running (enter SessionManager.running() first)")
+        self._tasks.start_soon(fn)
 
     async def aclose(self) -> None:
         if self._client is not None:

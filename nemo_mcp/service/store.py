@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS renders (
     error TEXT,
     created REAL NOT NULL,
     updated REAL NOT NULL,
+    draft_hash TEXT,
     PRIMARY KEY (backend, render_id)
 );
 CREATE INDEX IF NOT EXISTS renders_by_session ON renders (backend, session_id, created);
@@ -102,6 +103,8 @@ class RenderRecord:
     error: str | None = None
     created: float = 0.0
     updated: float = 0.0
+    #: What was rendered (draft + format + quality), so asking again for the same export finds this one.
+    draft_hash: str | None = None
 
 
 def _to_epoch(value: datetime | float | None) -> float | None:
@@ -124,6 +127,9 @@ class Store:
         self._tx = self._file.tx
         with self._lock:
             self._db.executescript(_SCHEMA)  # manages its own transaction, so outside _tx
+            columns = {row["name"] for row in self._db.execute("PRAGMA table_info(renders)")}
+            if "draft_hash" not in columns:  # a store written before renders kept their hash
+                self._db.execute("ALTER TABLE renders ADD COLUMN draft_hash TEXT")
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -257,7 +263,7 @@ class Store:
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO renders(render_id, backend, session_id, status, progress, output_url, "
-                "local_file, error, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "local_file, error, created, updated, draft_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rec.render_id,
                     rec.backend,
@@ -269,6 +275,7 @@ class Store:
                     rec.error,
                     rec.created,
                     rec.updated,
+                    rec.draft_hash,
                 ),
             )
         return rec
@@ -281,6 +288,16 @@ class Store:
         with self._lock:
             row = self._db.execute(
                 "SELECT * FROM renders WHERE backend = ? AND render_id = ?", (backend, render_id)
+            ).fetchone()
+        return None if row is None else _render(row)
+
+    def render_of(self, backend: str, session_id: str, draft_hash: str) -> RenderRecord | None:
+        """The newest render of this exact timeline that is still running or completed (not failed)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM renders WHERE backend = ? AND session_id = ? AND draft_hash = ? "
+                "AND status NOT IN ('failed', 'cancelled') ORDER BY created DESC LIMIT 1",
+                (backend, session_id, draft_hash),
             ).fetchone()
         return None if row is None else _render(row)
 
