@@ -182,11 +182,12 @@ async def mp4_chapters(path: Path) -> list[tuple[float, str]]:
 
 async def export(tools: Tools, folder: Path, name: str, label: str) -> Export:
     """Render the current project as an MP4 (``EXPORT_QUALITY``), save it as ``folder/name``, probe it."""
-    data = await tools.call(
-        "export_video",
-        {"download_to": str(folder), "quality": EXPORT_QUALITY, "wait_seconds": EXPORT_WAIT_S},
-        label,
-    )
+    args: dict[str, Any] = {"download_to": str(folder), "quality": EXPORT_QUALITY}
+    deadline = time.monotonic() + EXPORT_WAIT_S
+    data = await tools.call("export_video", args, label)
+    while not data.get("finished") and data.get("render_id") and time.monotonic() < deadline:
+        # Each call returns within the server's wait budget while the render goes on: pick it up.
+        data = await tools.call("export_video", {**args, "render_id": data["render_id"]}, label)
     if not data.get("finished") or not data.get("file"):
         raise DemoError(f"{label}: the render did not finish: {data.get('message', '')}")
     target = folder / name
