@@ -92,7 +92,11 @@ def test_server_in_a_terminal_prints_the_hint_on_stderr(tmp_path: Path) -> None:
     import pty
 
     leader, follower = pty.openpty()
-    env = {**os.environ, "NEMO_MCP_HOME": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {
+        **os.environ,
+        "NEMO_MCP_HOME": str(tmp_path),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "nemo_mcp"],
         stdin=follower,
