@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -26,15 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "packaging"
+sys.path.insert(0, str(HERE))  # the sibling script, also when this one is loaded by path
+
+from check_versions import package_version as version  # noqa: E402
+
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
-
-
-def version() -> str:
-    text = (ROOT / "nemo_mcp" / "__init__.py").read_text(encoding="utf-8")
-    match = re.search(r'^__version__\s*=\s*"([^"]+)"', text, flags=re.M)
-    if match is None:
-        raise SystemExit("nemo_mcp/__init__.py has no __version__")
-    return match.group(1)
 
 
 def bundle_pyproject(project: dict[str, object], ver: str) -> str:
