@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,3 +167,87 @@ def test_files_the_image_copies_build_the_package(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert [p.name for p in (tmp_path / "dist").glob("*.whl")] == [f"nemo_mcp-{__version__}-py3-none-any.whl"]
+
+
+# -- the release path: LICENSE, registry label, version check, Claude Desktop bundle ---------------
+
+
+def _script(name: str) -> object:
+    """A script under packaging/ loaded as a module (the folder is not a package, and its name
+    would shadow the PyPI packaging library)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"nemo_packaging_{name}", ROOT / "packaging" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_license_is_the_mit_text_pyproject_names() -> None:
+    """LICENSE holds the MIT licence for the authors pyproject lists."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert project["license"] == "MIT"
+    assert text.startswith("MIT License")
+    assert f"Copyright (c) 2025 {project['authors'][0]['name']}" in text
+
+
+def test_image_carries_the_registry_label() -> None:
+    """The Dockerfile labels the image with server.json's name, which the MCP registry checks."""
+    labels = " ".join(arg for keyword, arg in _instructions() if keyword == "LABEL")
+    assert f'io.modelcontextprotocol.server.name="{_server()["name"]}"' in labels
+
+
+def test_readme_runs_the_container_as_the_calling_user() -> None:
+    """The README's Docker section shows --user with the caller's ids, so exports belong to them."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert '--user "$(id -u):$(id -g)"' in readme
+
+
+def test_version_check_names_each_mismatch() -> None:
+    """check_versions flags server.json and tag versions that differ from the package's."""
+    check: Any = _script("check_versions")
+    server = {"version": "0.2.0", "packages": [{"registryType": "pypi", "version": "0.1.0"}]}
+    problems = check.mismatches("0.1.0", server, "v0.3.0")
+    assert [p.split(" is ")[0] for p in problems] == ["server.json version", "tag v0.3.0"]
+    assert check.mismatches(__version__, _server(), f"v{__version__}") == []
+    assert check.main([]) == 0
+
+
+def test_bundle_stages_the_sources_and_the_package_dependencies(tmp_path: Path) -> None:
+    """The staged bundle has the manifest at the package version, the sources, and the same dependencies."""
+    build: Any = _script("build_bundle")
+    staged = build.stage(tmp_path / "mcpb")
+    manifest = json.loads((staged / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["version"] == __version__
+    assert (staged / manifest["server"]["entry_point"]).is_file()
+    assert (staged / "src" / "nemo_mcp" / "__init__.py").is_file()
+    assert not list(staged.rglob("__pycache__"))
+    ours = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    bundled = tomllib.loads((staged / "pyproject.toml").read_text(encoding="utf-8"))
+    assert bundled["project"]["dependencies"] == ours["dependencies"]
+    assert bundled["project"]["requires-python"] == ours["requires-python"]
+    assert "build-system" not in bundled and bundled["tool"]["uv"]["package"] is False
+
+
+def test_bundle_manifest_settings_reach_real_variables() -> None:
+    """Each user setting feeds a real NEMO_* variable; the token is a masked secret; tools match the server's."""
+    from nemo_mcp.config import Settings
+
+    manifest = json.loads((ROOT / "packaging" / "mcpb" / "manifest.json").read_text(encoding="utf-8"))
+    config = manifest["user_config"]
+    assert set(config) == {"backend", "nemo_token", "upload_folder", "download_folder"}
+    assert config["nemo_token"]["sensitive"] is True and config["nemo_token"]["type"] == "string"
+    assert config["upload_folder"]["type"] == config["download_folder"]["type"] == "directory"
+    server = manifest["server"]
+    assert server["type"] == "uv"
+    env = server["mcp_config"]["env"]
+    fields = {f"NEMO_{name.upper()}" for name in Settings.model_fields}
+    assert set(env) <= fields, set(env) - fields
+    used = {re.fullmatch(r"\$\{user_config\.(\w+)\}", value).group(1) for value in env.values()}  # type: ignore[union-attr]
+    assert used == set(config)
+    # Defaults fill every variable: the host leaves an unset ${user_config.X} in place literally.
+    assert all("default" in option for option in config.values())
+    snapshot = json.loads((ROOT / "tests" / "fixtures" / "tools_list.json").read_text(encoding="utf-8"))
+    assert [t["name"] for t in manifest["tools"]] == [t["name"] for t in snapshot["cloud"]["tools"]]

@@ -290,3 +290,98 @@ def test_plain_marks_on_a_legacy_console(tmp_path: Path, cloud_base: str) -> Non
     text = raw.getvalue().decode("cp1252")
     assert code == 0
     assert "OK Python: " in text and "✓" not in text
+
+
+def _section(lines: list[str], header: str) -> list[str]:
+    """The lines under a backend's header, up to the next header or the verdict."""
+    start = lines.index(header) + 1
+    end = next(
+        (
+            i
+            for i in range(start, len(lines))
+            if lines[i].endswith("):") or lines[i].startswith(("Ready", "Not"))
+        ),
+        len(lines),
+    )
+    return lines[start:end]
+
+
+def test_first_run_checks_both_backends_and_names_the_ready_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no backend chosen and no internet, the local backend is checked too and the run passes on it."""
+    base = f"http://127.0.0.1:{_closed_port()}"
+    code = run_doctor(Settings(home=tmp_path / "home", api_base=base), both=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0, "\n".join(lines)
+    local = _section(lines, "local backend (offline, ffmpeg on this computer):")
+    cloud = _section(lines, "cloud backend (NemoVideo over the internet):")
+    assert [line.split(":")[0] for line in local] == [
+        "✓ ffmpeg",
+        "✓ ffmpeg features",
+        "✓ font",
+        "✓ local engine",
+        "✓ client id",
+        "✓ token",
+    ]
+    assert _line(cloud, "✗ backend: ").startswith(f"✗ backend: {base}")
+    assert lines[-1].startswith("Ready: the local backend works")
+    assert "NEMO_BACKEND=local" in lines[-1]
+
+
+def test_first_run_with_both_backends_ready(
+    tmp_path: Path, cloud_base: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When the cloud answers as well, both sections pass and the verdict says both work."""
+    code = run_doctor(Settings(home=tmp_path / "home", api_base=cloud_base), both=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0, "\n".join(lines)
+    assert not [line for line in lines if line.startswith("✗")]
+    assert lines[-1].startswith("Ready: both backends work")
+
+
+def test_first_run_fails_when_neither_backend_works(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ffmpeg and no cloud: exit code 1, and each backend's problem is marked in its own section."""
+    monkeypatch.setenv("NEMO_FFMPEG", str(tmp_path / "no-such-ffmpeg"))
+    base = f"http://127.0.0.1:{_closed_port()}"
+    code = run_doctor(Settings(home=tmp_path / "home", api_base=base), both=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert _line(_section(lines, "local backend (offline, ffmpeg on this computer):"), "✗ ffmpeg: ")
+    assert _line(_section(lines, "cloud backend (NemoVideo over the internet):"), "✗ backend: ")
+    assert lines[-1].startswith("Not ready:")
+
+
+@pytest.mark.parametrize(("environment", "both"), [({}, True), ({"NEMO_BACKEND": "local"}, False)])
+def test_the_command_checks_both_backends_only_when_none_is_chosen(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, environment: dict[str, str], both: bool
+) -> None:
+    """`nemo-mcp doctor` checks both backends on a first run, and only the chosen one otherwise."""
+    from nemo_mcp.cli import main as cli
+
+    seen: list[bool] = []
+
+    def fake_doctor(settings: Settings, *, both: bool = False) -> int:
+        seen.append(both)
+        return 0
+
+    monkeypatch.setattr("nemo_mcp.cli.doctor.run_doctor", fake_doctor)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["doctor", "--home", str(tmp_path)]) == 0
+    assert cli.main(["doctor", "--home", str(tmp_path), "--backend", "cloud"]) == 0
+    assert seen == [both, False]
+
+
+def test_missing_font_is_a_note_for_the_local_backend(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without any known font the local backend still passes, with a font note naming a package to install."""
+    monkeypatch.setattr("nemo_mcp.engine.render.assets.find_font", lambda: None)
+    code, lines = _doctor(Settings(home=tmp_path / "home", backend="local"), capsys)
+    assert code == 0
+    font = _line(lines, "! font: ")
+    assert "titles" in font
+    assert "fonts-dejavu-core" in lines[lines.index(font) + 1]

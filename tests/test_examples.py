@@ -10,7 +10,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import pytest
@@ -74,10 +74,22 @@ def _check_settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Non
     Settings()  # raises if a value is invalid
 
 
+def _is_absolute(command: str) -> bool:
+    return PurePosixPath(command).is_absolute() or PureWindowsPath(command).is_absolute()
+
+
 def _check_entry(entry: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    assert entry["command"] == "nemo-mcp"
-    assert _installed(entry["command"]), "nemo-mcp is not installed next to this Python or on PATH"
-    _parser().parse_args(entry.get("args", []))  # exits on an unknown flag or value
+    """An absolute nemo-mcp (or uvx running nemo-mcp), real flags and real settings."""
+    command, args = entry["command"], list(entry.get("args", []))
+    assert _is_absolute(command), f"hosts need an absolute command, not {command!r}"
+    name = PurePosixPath(command.replace("\\", "/")).name.removesuffix(".exe")
+    if name == "uvx":
+        assert args[:1] == ["nemo-mcp"], args
+        args = args[1:]
+    else:
+        assert name == "nemo-mcp", command
+    assert _installed("nemo-mcp"), "nemo-mcp is not installed next to this Python or on PATH"
+    _parser().parse_args(args)  # exits on an unknown flag or value
     _check_settings(entry.get("env", {}), monkeypatch)
 
 
@@ -90,6 +102,17 @@ def test_host_config_runs_the_installed_command(name: str, key: str, monkeypatch
     if key == "servers":  # VS Code's format
         assert entry["type"] == "stdio"
     _check_entry(entry, monkeypatch)
+
+
+def test_vscode_asks_for_the_token_as_a_secret() -> None:
+    """Each ${input:…} in the VS Code config has a masked promptString input, and the token uses one."""
+    config = json.loads((EXAMPLES / "vscode-mcp.json").read_text(encoding="utf-8"))
+    inputs = {i["id"]: i for i in config["inputs"]}
+    env = config["servers"]["nemo"]["env"]
+    used = {m for value in env.values() for m in re.findall(r"\$\{input:([^}]+)\}", value)}
+    assert used and used <= set(inputs)
+    assert all(inputs[i]["type"] == "promptString" and inputs[i]["password"] is True for i in used)
+    assert re.fullmatch(r"\$\{input:[^}]+\}", env["NEMO_TOKEN"])
 
 
 def test_every_example_json_is_tested() -> None:

@@ -12,7 +12,8 @@ a foreign host, fill the disk, or leave half-written files. So :func:`download_t
   and cookies, from every other hop: signed CDN links need no credentials;
 - caps the size from ``Content-Length`` up front and by counting bytes while streaming;
 - writes ``.nemo-*.part`` in the destination folder, fsyncs it, then moves it into place,
-  and deletes it on any failure, cancellation included;
+  and deletes it on any failure, cancellation included; the file gets the user's usual mode
+  (0666 less the umask), like any file they save;
 - names the file from ``filename`` (sanitised), never from the URL, and refuses to replace an
   existing file unless ``overwrite=True`` (refusing rather than inventing "name (1).mp4", so the
   caller always knows which path holds the export).
@@ -26,8 +27,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import socket
-import tempfile
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -176,6 +177,23 @@ def _publish(tmp: Path, target: Path, *, overwrite: bool) -> None:
     tmp.unlink()
 
 
+def _create_part(folder: Path) -> tuple[int, Path]:
+    """A new, exclusive ``.nemo-*.part`` file in ``folder``, open for writing.
+
+    Created with mode 0666 so the kernel applies the user's umask, as for any file the user
+    saves: an export must be readable from a shared folder or a bind mount, which mkstemp's
+    0600 would prevent. O_EXCL keeps the name ours, exactly as mkstemp does.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        path = folder / f".nemo-{secrets.token_hex(8)}.part"
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
+
+
 def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):  # not possible on Windows; durability there is best effort
         fd = os.open(folder, os.O_RDONLY)
@@ -203,8 +221,7 @@ async def _save(
     total = int(length) if length.isdigit() else None
     if total is not None and total > max_bytes:
         raise too_big
-    fd, name = tempfile.mkstemp(dir=folder, prefix=".nemo-", suffix=".part")
-    tmp = Path(name)
+    fd, tmp = _create_part(folder)
     received = reported = 0
     try:
         with os.fdopen(fd, "wb") as out:

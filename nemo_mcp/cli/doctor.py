@@ -20,7 +20,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -31,7 +31,7 @@ import anyio
 import httpx
 
 from nemo_mcp import __version__
-from nemo_mcp.config import Settings, is_loopback_host
+from nemo_mcp.config import Backend, Settings, is_loopback_host
 from nemo_mcp.errors import AuthError, NemoError
 from nemo_mcp.redact import redact
 from nemo_mcp.service import backend_key
@@ -59,58 +59,120 @@ class Check:
     fix: str | None = None
 
 
-def run_doctor(settings: Settings, *, out: TextIO | None = None) -> int:
-    """Run every check for ``settings.backend``, print one line each, return the exit code."""
+def run_doctor(settings: Settings, *, out: TextIO | None = None, both: bool = False) -> int:
+    """Run the checks, print one line each, return the exit code.
+
+    ``both`` (a first run: no backend chosen in a flag or ``NEMO_BACKEND``) checks the local and
+    the cloud backend and passes when either is ready, saying which; otherwise only
+    ``settings.backend`` is checked.
+    """
     stream = out or sys.stdout
     marks = _marks_for(stream)
     # Nothing below prints a token; this is the last guard. Masking a short value (an empty
     # NEMO_TOKEN, say) would shred every line, and no real token is that short.
     values = [s.get_secret_value() for s in (settings.token, settings.mcp_auth_token) if s is not None]
     secrets = [v for v in values if len(v.strip()) >= 6]
-    local = settings.backend == "local"
 
     def show(line: str) -> None:
         for value in secrets:
             line = line.replace(value, "[redacted]")
         print(line, file=stream, flush=True)
 
-    show(f"nemo-mcp doctor: {settings.backend} backend, state folder {settings.home}")
-    checks: list[Check] = []
+    backends: tuple[Backend, ...] = ("local", "cloud") if both else (settings.backend,)
+    if both:
+        show(
+            "nemo-mcp doctor: no backend chosen (--backend or NEMO_BACKEND), so both are checked; "
+            f"state folder {settings.home}"
+        )
+    else:
+        show(f"nemo-mcp doctor: {settings.backend} backend, state folder {settings.home}")
+    common: list[Check] = []
+    failed: dict[str, int] = {b: 0 for b in backends}
 
-    def report(check: Check) -> None:
-        checks.append(check)
+    def report(check: Check, section: list[Check]) -> None:
+        section.append(check)
         show(f"{marks[check.status]} {check.label}: {check.detail}")
         if check.fix and check.status != "ok":
             show(f"    fix: {check.fix}")
 
-    report(check_python())
-    report(check_packages())
+    report(check_python(), common)
+    report(check_packages(), common)
     store_check, store = check_store(settings)
-    report(store_check)
+    report(store_check, common)
     try:
-        for check in check_ffmpeg(needed=local):
-            report(check)
-        report(check_local_engine(settings) if local else check_cloud(settings.api_base))
         if settings.transport == "http":
-            report(check_http(settings))
-        if store is not None:
-            report(check_client_id(store))
-            report(check_token(settings, store))
-        report(check_upload_roots(settings))
+            report(check_http(settings), common)
+        report(check_upload_roots(settings), common)
+        for backend in backends:
+            if both:
+                show(f"{backend} backend ({_ABOUT_BACKEND[backend]}):")
+            section: list[Check] = []
+            for check in _backend_checks(settings.model_copy(update={"backend": backend}), store, both=both):
+                report(check, section if both else common)
+            failed[backend] = sum(c.status == "fail" for c in section)
     finally:
         if store is not None:
             store.close()
+    return _verdict(settings, common, failed, marks, show)
 
-    failed = sum(c.status == "fail" for c in checks)
-    warned = sum(c.status == "warn" for c in checks)
+
+_ABOUT_BACKEND = {"local": "offline, ffmpeg on this computer", "cloud": "NemoVideo over the internet"}
+
+
+def _backend_checks(settings: Settings, store: Store | None, *, both: bool) -> Iterator[Check]:
+    """What one backend needs; ffmpeg and fonts are only notes for the cloud, which renders remotely."""
+    local = settings.backend == "local"
+    if local or not both:
+        yield from check_ffmpeg(needed=local)
+    if local:
+        yield check_font()
+    yield check_local_engine(settings) if local else check_cloud(settings.api_base)
+    if store is not None:
+        if not both or local:  # the client id is shared; say it once
+            yield check_client_id(store)
+        yield check_token(settings, store)
+
+
+def _verdict(
+    settings: Settings,
+    common: list[Check],
+    failed: dict[str, int],
+    marks: dict[Status, str],
+    show: Callable[[str], None],
+) -> int:
+    warned = sum(c.status == "warn" for c in common)
     note = f" ({warned} note{'s' if warned != 1 else ''} marked {marks['warn']})" if warned else ""
-    if failed:
+    shared = sum(c.status == "fail" for c in common)
+    if len(failed) == 1:
+        problems = shared + failed[settings.backend]
+        if problems:
+            show(
+                f"Not ready: {problems} problem{'s' if problems != 1 else ''} marked {marks['fail']} "
+                f"for the {settings.backend} backend{note}."
+            )
+            return 1
+        show(f"Ready: everything the {settings.backend} backend needs is in place{note}.")
+        return 0
+    ready = [b for b, n in failed.items() if n == 0]
+    if shared or not ready:
+        problems = shared + (0 if ready else min(failed.values()))
         show(
-            f"Not ready: {failed} problem{'s' if failed != 1 else ''} marked {marks['fail']} "
-            f"for the {settings.backend} backend{note}."
+            f"Not ready: {problems} problem{'s' if problems != 1 else ''} marked {marks['fail']} "
+            f"stand in the way of both backends{note}."
         )
         return 1
-    show(f"Ready: everything the {settings.backend} backend needs is in place{note}.")
+    if len(ready) == 2:
+        show(
+            "Ready: both backends work. The cloud one is the default; set NEMO_BACKEND=local in the host "
+            f'config\'s "env" to edit offline{note}.'
+        )
+        return 0
+    other = "cloud" if ready[0] == "local" else "local"
+    how = "NEMO_BACKEND=local" if ready[0] == "local" else "NEMO_BACKEND=cloud (the default)"
+    show(
+        f"Ready: the {ready[0]} backend works (the {other} one does not, see {marks['fail']} above). "
+        f'Use it with {how} in the host config\'s "env", or --backend {ready[0]}{note}.'
+    )
     return 0
 
 
@@ -365,6 +427,26 @@ def check_ffmpeg(*, needed: bool) -> list[Check]:
         else "install an ffmpeg built with libx264, libfreetype and libass, and set NEMO_FFMPEG to it"
     )
     return [found, Check(bad, "ffmpeg features", f"missing {', '.join(missing)}{why}", fix=fix)]
+
+
+def check_font() -> Check:
+    """A font file for titles and captions, which the local engine burns in with libass."""
+    from nemo_mcp.engine.render.assets import find_font
+
+    found = find_font()
+    if found is not None:
+        path, family = found
+        return Check("ok", "font", f"{family} ({path}) for titles and captions")
+    return Check(
+        "warn",
+        "font",
+        "none of DejaVu Sans, Liberation Sans, Noto Sans, Arial or Segoe UI found: edits that add titles or "
+        "captions will fail, the rest works",
+        fix=(
+            "install one: sudo apt install fonts-dejavu-core (Debian, Ubuntu), sudo dnf install dejavu-sans-fonts "
+            "(Fedora); macOS and Windows have Arial already"
+        ),
+    )
 
 
 # -- backends -------------------------------------------------------------------------------

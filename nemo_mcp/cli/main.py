@@ -11,26 +11,93 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from nemo_mcp import __version__
 from nemo_mcp.config import SKILLS, Settings
 from nemo_mcp.errors import NemoError
 
 EPILOG = """\
-commands:
-  nemo-mcp                      serve MCP on stdio (what an MCP host runs)
+commands (each has its own --help, e.g. nemo-mcp doctor --help):
+  nemo-mcp                      serve MCP on stdio (what an MCP host runs); same as nemo-mcp serve
   nemo-mcp --transport http     serve streamable HTTP at http://127.0.0.1:8765/mcp
-  nemo-mcp local-backend        run only the embedded ffmpeg engine's HTTP API
   nemo-mcp doctor               check the installation and say what to fix
   nemo-mcp demo                 edit a generated sample lecture end to end, offline
+  nemo-mcp local-backend        run only the embedded ffmpeg engine's HTTP API
 
 Every flag has an environment variable (NEMO_BACKEND, NEMO_SKILL, NEMO_API_BASE, NEMO_TOKEN,
 NEMO_MCP_HOME, NEMO_UPLOAD_ROOTS, …); flags win. See the README for the full table.
 """
 
+TERMINAL_HINT = (
+    "nemo-mcp speaks MCP (JSON-RPC) on stdin/stdout and is waiting for an MCP host, not for typing. "
+    "To try it: nemo-mcp doctor, nemo-mcp demo, or npx @modelcontextprotocol/inspector {command}. "
+    "Ctrl-C quits."
+)
+
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": (
+        "serve MCP on stdio (default) or streamable HTTP",
+        "Serve MCP on stdio, which MCP hosts launch, or streamable HTTP with --transport http.",
+    ),
+    "doctor": (
+        "check the installation and say what to fix",
+        "Check everything the chosen backend needs and print a fix: under anything that is not right. "
+        "With no backend chosen (no --backend, no NEMO_BACKEND) both backends are checked and the "
+        "report says which is ready. Exit code 0 when ready, 1 otherwise. Never prints a token.",
+    ),
+    "demo": (
+        "edit a generated sample lecture end to end, offline",
+        "Start the embedded ffmpeg engine, make a sample lecture, run the headline workflows on it and "
+        "write the MP4s and a chapter list to --out. Needs no account and no network.",
+    ),
+    "local-backend": (
+        "run only the embedded engine's HTTP API (for testing)",
+        "Run the embedded ffmpeg engine's HTTP API, the same API as the NemoVideo cloud, on 127.0.0.1.",
+    ),
+}
+
+
+def _settings_flags(p: argparse.ArgumentParser, default: Any) -> None:
+    p.add_argument(
+        "--backend", choices=["cloud", "local"], default=default, help="cloud (NemoVideo) or local (ffmpeg)"
+    )
+    p.add_argument(
+        "--skill", choices=sorted(SKILLS), default=default, help="skill profile sent as X-Skill-Source"
+    )
+    p.add_argument("--api-base", default=default, help="backend base URL (NEMO_API_BASE)")
+    _home_and_debug(p, default)
+
+
+def _home_and_debug(p: argparse.ArgumentParser, default: Any) -> None:
+    p.add_argument("--home", default=default, help="state folder (NEMO_MCP_HOME)")
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="verbose logs on stderr (tokens redacted)",
+    )
+
+
+def _serving_flags(p: argparse.ArgumentParser, default: Any) -> None:
+    p.add_argument("--transport", choices=["stdio", "http"], default=default, help="stdio (default) or http")
+    _address_flags(p, default, port_help="port for http (default 8765)")
+    p.add_argument(
+        "--auth-token",
+        default=default,
+        help="bearer token required from HTTP clients (NEMO_MCP_AUTH_TOKEN); needed off loopback",
+    )
+
+
+def _address_flags(p: argparse.ArgumentParser, default: Any, *, port_help: str) -> None:
+    p.add_argument("--host", default=default, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=default, help=port_help)
+
 
 def _parser() -> argparse.ArgumentParser:
+    """The command line: serving flags work with no command (what hosts run), and each command
+    has its own parser, so ``nemo-mcp doctor --help`` describes doctor."""
     p = argparse.ArgumentParser(
         prog="nemo-mcp",
         description="Edit video by conversation from any MCP host, through NemoVideo or an offline ffmpeg engine.",
@@ -38,35 +105,24 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"nemo-mcp {__version__}")
-    p.add_argument(
-        "command",
-        nargs="?",
-        default="serve",
-        choices=["serve", "local-backend", "doctor", "demo"],
-        help=argparse.SUPPRESS,
-    )
-    p.add_argument("--transport", choices=["stdio", "http"], default=None, help="stdio (default) or http")
-    p.add_argument("--host", default=None, help="address to bind for http (default 127.0.0.1)")
-    p.add_argument(
-        "--port", type=int, default=None, help="port for http (default 8765) or local-backend (8766)"
-    )
-    p.add_argument(
-        "--backend", choices=["cloud", "local"], default=None, help="cloud (NemoVideo) or local (ffmpeg)"
-    )
-    p.add_argument(
-        "--skill", choices=sorted(SKILLS), default=None, help="skill profile sent as X-Skill-Source"
-    )
-    p.add_argument("--api-base", default=None, help="backend base URL (NEMO_API_BASE)")
-    p.add_argument("--home", default=None, help="state folder (NEMO_MCP_HOME)")
-    p.add_argument(
-        "--auth-token",
-        default=None,
-        help="bearer token required from HTTP clients (NEMO_MCP_AUTH_TOKEN); needed off loopback",
-    )
-    p.add_argument("--out", default=None, help="output folder for demo (default ./nemo-demo)")
-    p.add_argument(
-        "--debug", action="store_true", default=None, help="verbose logs on stderr (tokens redacted)"
-    )
+    _settings_flags(p, None)
+    _serving_flags(p, None)
+    p.set_defaults(out=None)
+    commands = p.add_subparsers(dest="command", metavar="command", title="commands")
+    # Flags given after the command land here; SUPPRESS keeps the ones not given from hiding
+    # the same flags given before the command.
+    sub = argparse.SUPPRESS
+    for name, (summary, description) in _COMMANDS.items():
+        c = commands.add_parser(name, help=summary, description=description)
+        if name == "local-backend":
+            _home_and_debug(c, sub)
+            _address_flags(c, sub, port_help="port (default 8766)")
+            continue
+        _settings_flags(c, sub)
+        if name == "demo":
+            c.add_argument("--out", default=sub, help="output folder (default ./nemo-demo)")
+        else:
+            _serving_flags(c, sub)
     return p
 
 
@@ -86,7 +142,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             overrides[name] = value
     if args.home:
         overrides["home"] = args.home
-    if args.port is not None and args.command == "serve":
+    if args.port is not None and args.command in (None, "serve", "doctor"):
         overrides["port"] = args.port
     return Settings(**overrides)
 
@@ -116,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _setup_logging(bool(settings.debug))
     try:
-        if args.command == "serve":
+        if args.command in (None, "serve"):
             return _serve(settings)
         if args.command == "local-backend":
             from nemo_mcp.engine.http import run_forever
@@ -128,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "doctor":
             from nemo_mcp.cli.doctor import run_doctor
 
-            return int(run_doctor(settings))
+            return int(run_doctor(settings, both="backend" not in settings.model_fields_set))
         if args.command == "demo":
             from nemo_mcp.cli.demo import run_demo
 
@@ -151,6 +207,9 @@ def _serve(settings: Settings) -> int:
     if settings.transport == "stdio":
         from nemo_mcp.mcp.stdio import run_stdio
 
+        if hint := terminal_hint(sys.stdin):
+            print(hint, file=sys.stderr, flush=True)
+
         anyio.run(run_stdio, mcp)
         return 0
     from nemo_mcp.mcp.transport import serve_http
@@ -158,3 +217,15 @@ def _serve(settings: Settings) -> int:
     token = settings.mcp_auth_token.get_secret_value() if settings.mcp_auth_token else None
     anyio.run(lambda: serve_http(mcp, host=settings.host, port=settings.port, auth_token=token))
     return 0
+
+
+def terminal_hint(stdin: TextIO | None) -> str | None:
+    """One line for a person who ran nemo-mcp in a terminal, where it would look hung; None for a host."""
+    try:
+        interactive = stdin is not None and stdin.isatty()
+    except (ValueError, OSError):  # closed or detached
+        return None
+    if not interactive:
+        return None
+    command = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "nemo-mcp"
+    return TERMINAL_HINT.format(command="nemo-mcp" if command in ("__main__.py", "-c", "") else command)

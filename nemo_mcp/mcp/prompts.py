@@ -81,6 +81,43 @@ PROMPTS: tuple[tuple[Callable[..., list[Message]], str], ...] = (
 )
 
 
+#: The values a host may offer for each prompt argument with a closed set, first the default.
+#: Free-text arguments (summary_points) have none. The platform words are ones the local
+#: engine's grammar maps to a format; the cloud agent understands them too.
+PROMPT_CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
+    "best-video-learn": {
+        "segment_minutes": ("3-5", "2-3", "5-8", "8-10"),
+        "captions": ("yes", "no"),
+    },
+    "video-making-ai": {
+        "seconds": ("60", "15", "30", "45", "90", "120"),
+        "music_volume": ("20%", "10%", "15%", "30%", "40%", "50%"),
+    },
+    "video-skill-online": {
+        "platform": ("youtube", "youtube shorts", "tiktok", "instagram reels", "instagram", "square"),
+    },
+    "chapter-generator": {
+        "language": (
+            "en",
+            "es",
+            "fr",
+            "de",
+            "it",
+            "pt",
+            "nl",
+            "pl",
+            "tr",
+            "ru",
+            "ar",
+            "hi",
+            "ja",
+            "ko",
+            "zh",
+        ),
+    },
+}
+
+
 def add_prompts(mcp: MCPServer[Any]) -> None:
     """Register the skill prompts."""
     for fn, skill in PROMPTS:
@@ -89,6 +126,8 @@ def add_prompts(mcp: MCPServer[Any]) -> None:
 
 
 # -- resources ----------------------------------------------------------------------------------
+
+TIMELINE_TEMPLATE = "nemo://projects/{session_id}/timeline"
 
 
 async def project_timeline(session_id: str, ctx: Ctx) -> TimelineResource:
@@ -114,7 +153,7 @@ def formats() -> FormatsResource:
 def add_resources(mcp: MCPServer[Any]) -> None:
     """Register the timeline template and the formats resource."""
     mcp.resource(
-        "nemo://projects/{session_id}/timeline",
+        TIMELINE_TEMPLATE,
         name="project-timeline",
         title="Project timeline",
         mime_type="application/json",

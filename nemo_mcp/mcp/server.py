@@ -10,6 +10,7 @@ from mcp.server.mcpserver import MCPServer
 
 from nemo_mcp import __version__
 from nemo_mcp.config import Settings
+from nemo_mcp.mcp.completions import add_completions
 from nemo_mcp.mcp.context import AppState
 from nemo_mcp.mcp.progress import Progress
 from nemo_mcp.mcp.prompts import INSTRUCTIONS, add_prompts, add_resources
@@ -27,6 +28,8 @@ def build_server(
     policy: UploadPolicy | None = None,
 ) -> MCPServer[AppState]:
     """Build the MCP server. ``manager_factory(api_base)`` lets tests inject a manager."""
+
+    running: list[AppState] = []
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -47,7 +50,10 @@ def build_server(
             )
             stack.push_async_callback(manager.aclose)
             await stack.enter_async_context(manager.running())
-            yield AppState(manager=manager, settings=settings, policy=upload_policy)
+            state = AppState(manager=manager, settings=settings, policy=upload_policy)
+            running.append(state)  # completions have no request context to find it in
+            stack.callback(running.remove, state)
+            yield state
 
     mcp: MCPServer[AppState] = MCPServer(
         "nemo-mcp",
@@ -62,4 +68,5 @@ def build_server(
         mcp.add_tool(spec.fn, name=spec.name, title=spec.title, annotations=spec.annotations(cloud=cloud))
     add_resources(mcp)
     add_prompts(mcp)
+    add_completions(mcp, lambda: running[-1] if running else None)
     return mcp
