@@ -40,6 +40,8 @@ from nemo_mcp.config import is_loopback_host
 from nemo_mcp.errors import DownloadFolderRefused, DownloadRefused, TransportError
 
 GiB = 1024**3
+#: Overall limit of one download, redirects included: 4 GiB at 5 MB/s fits, a drip does not.
+DOWNLOAD_DEADLINE = 900.0
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 ProgressCallback = Callable[[int, int | None], Awaitable[None]]
 
@@ -185,6 +187,33 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+class _Mp4Head:
+    """Collects a body's first bytes and refuses it unless they open an MP4 (an ISO BMFF ``ftyp`` box).
+
+    A render is always an MP4; an HTML error page or anything else a link serves must not be
+    kept under the export's name.
+    """
+
+    SIZE = 12
+
+    def __init__(self, where: str) -> None:
+        self.head = b""
+        self.where = where
+
+    def feed(self, chunk: bytes) -> None:
+        if len(self.head) < self.SIZE:
+            self.head += chunk[: self.SIZE - len(self.head)]
+            if len(self.head) == self.SIZE:
+                self.check()
+
+    def check(self) -> None:
+        if len(self.head) < self.SIZE or self.head[4:8] not in (b"ftyp", b"styp"):
+            raise DownloadRefused(
+                f"The download from {self.where} is not an MP4 video (its first bytes are not an MP4 header), "
+                "so nothing was saved. Export again to get a fresh link."
+            )
+
+
 async def _save(
     response: httpx.Response,
     folder: Path,
@@ -193,6 +222,7 @@ async def _save(
     max_bytes: int,
     overwrite: bool,
     on_progress: ProgressCallback | None,
+    require_mp4: bool = True,
 ) -> Path:
     where = _where(response.request.url)
     too_big = DownloadRefused(
@@ -206,12 +236,15 @@ async def _save(
     fd, name = tempfile.mkstemp(dir=folder, prefix=".nemo-", suffix=".part")
     tmp = Path(name)
     received = reported = 0
+    head = _Mp4Head(where) if require_mp4 else None
     try:
         with os.fdopen(fd, "wb") as out:
             async for chunk in response.aiter_bytes():
                 received += len(chunk)
                 if received > max_bytes:
                     raise too_big
+                if head is not None:
+                    head.feed(chunk)
                 out.write(chunk)  # page-cache writes are quick; the slow fsync goes to a thread below
                 if on_progress is not None and received - reported >= _PROGRESS_STEP:
                     reported = received
@@ -221,6 +254,8 @@ async def _save(
                 raise TransportError(
                     f"The connection to {where} ended after {received} of {total} bytes. Run the download again."
                 )
+            if head is not None:
+                head.check()  # a body shorter than an MP4 header
             out.flush()
             await anyio.to_thread.run_sync(os.fsync, out.fileno())
         _publish(tmp, target, overwrite=overwrite)
@@ -282,13 +317,55 @@ async def download_to_file(
     on_progress: ProgressCallback | None = None,
     max_redirects: int = 5,
     resolve: Resolver = system_resolve,
+    deadline: float = DOWNLOAD_DEADLINE,
+    require_mp4: bool = True,
 ) -> Path:
     """Download ``url`` into ``dest_dir / safe_filename(filename)`` and return that path.
 
     Raises :class:`DownloadRefused` when a rule forbids the download (or the file cannot be
-    written) and :class:`TransportError` when the network fails. Nothing is left in
-    ``dest_dir`` unless the whole body arrived.
+    written, or ``require_mp4`` and the body is not an MP4) and :class:`TransportError` when
+    the network fails or the whole download takes longer than ``deadline`` seconds (a link
+    that drips bytes never trips a read timeout). Nothing is left in ``dest_dir`` unless the
+    whole body arrived.
     """
+    with anyio.move_on_after(deadline):
+        return await _download(
+            client,
+            url,
+            dest_dir,
+            filename=filename,
+            auth_header=auth_header,
+            api_origin=api_origin,
+            allow_loopback_http=allow_loopback_http,
+            max_bytes=max_bytes,
+            overwrite=overwrite,
+            on_progress=on_progress,
+            max_redirects=max_redirects,
+            resolve=resolve,
+            require_mp4=require_mp4,
+        )
+    raise TransportError(
+        f"The download did not finish within {deadline:g} s, so it was stopped and nothing was saved. "
+        "Run the export again with render_id to retry the download."
+    )
+
+
+async def _download(
+    client: httpx.AsyncClient,
+    url: str,
+    dest_dir: Path,
+    *,
+    filename: str,
+    auth_header: str | None,
+    api_origin: str | None,
+    allow_loopback_http: bool,
+    max_bytes: int,
+    overwrite: bool,
+    on_progress: ProgressCallback | None,
+    max_redirects: int,
+    resolve: Resolver,
+    require_mp4: bool,
+) -> Path:
     folder, target = _prepare_target(dest_dir, filename, overwrite=overwrite)
     api = _origin(_parse(api_origin)) if api_origin else None
     current = _parse(url)
@@ -317,7 +394,13 @@ async def download_to_file(
                     "expired. Export again to get a fresh link."
                 )
             return await _save(
-                response, folder, target, max_bytes=max_bytes, overwrite=overwrite, on_progress=on_progress
+                response,
+                folder,
+                target,
+                max_bytes=max_bytes,
+                overwrite=overwrite,
+                on_progress=on_progress,
+                require_mp4=require_mp4,
             )
         finally:
             with anyio.CancelScope(shield=True):

@@ -7,12 +7,14 @@ text says what happened and what to do next (see :func:`~nemo_mcp.mcp.context.to
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
@@ -32,21 +34,39 @@ from nemo_mcp.mcp.outputs import (
     media_entry,
 )
 from nemo_mcp.mcp.progress import EditProgress, Progress, byte_reporter, render_reporter, with_keepalive
-from nemo_mcp.service import CheckedFile, Notes, UploadPolicy, download_folder, edits, exports
+from nemo_mcp.service import (
+    MAX_UPLOADS_PER_CALL,
+    CheckedFile,
+    Notes,
+    UploadPolicy,
+    download_folder,
+    edits,
+    exports,
+)
+
+log = logging.getLogger(__name__)
 
 # -- upload_media ---------------------------------------------------------------------------------
 
 
+#: How long a client may take to answer roots/list before the configured folders are used.
+ROOTS_TIMEOUT = 5.0
+
+
 async def _policy_for(ctx: Ctx, state: AppState) -> UploadPolicy:
-    """The configured policy, narrowed to the MCP client's roots when it offers them."""
+    """The configured policy, narrowed (never widened) to the MCP client's roots when it offers them."""
     caps = ctx.client_capabilities
     if caps is None or getattr(caps, "roots", None) is None:
         return state.policy
+    result = None
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), anyio.move_on_after(ROOTS_TIMEOUT):
             warnings.simplefilter("ignore")
             result = await ctx.session.list_roots()
     except Exception:  # no back-channel on this protocol era: keep the configured folders
+        return state.policy
+    if result is None:  # the client did not answer in time; a silent client must not hang uploads
+        log.warning("roots/list got no answer in %.0f s; using the configured upload folders", ROOTS_TIMEOUT)
         return state.policy
     uris = [str(r.uri) for r in result.roots]
     return state.policy.with_roots(uris) if uris else state.policy
@@ -63,6 +83,13 @@ async def upload_media(
     state = app_state(ctx)
     if not paths and not urls:
         raise ToolError("Give at least one local file in `paths` or one link in `urls`.")
+    for given, what in ((paths, "files"), (urls, "links")):
+        # Before any file is opened: a list of thousands must cost nothing but this refusal.
+        if given and len(given) > MAX_UPLOADS_PER_CALL:
+            raise ToolError(
+                f"{len(given)} {what} were given; upload at most {MAX_UPLOADS_PER_CALL} {what} per call. "
+                "Split them into several upload_media calls."
+            )
     notes = Notes()
     checked: list[CheckedFile] = []
     try:

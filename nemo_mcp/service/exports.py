@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from nemo_mcp.api.models import RenderStatus, new_render_id
-from nemo_mcp.errors import DownloadFolderRefused, EmptyTimeline, NemoError, RenderFailed
+from nemo_mcp.errors import (
+    DiskFull,
+    DownloadFolderRefused,
+    EmptyTimeline,
+    NemoError,
+    RenderFailed,
+    is_disk_full,
+)
 from nemo_mcp.service.store import RenderRecord
 
 if TYPE_CHECKING:
@@ -72,6 +79,11 @@ def render_ids(mgr: SessionManager, session_id: str) -> list[str]:
 def raise_unless_completed(status: RenderStatus) -> None:
     """A finished render that did not complete becomes :class:`RenderFailed` with what to do next."""
     if status.status != "completed":
+        if is_disk_full(text=status.error or ""):
+            raise DiskFull(
+                f"The render failed because a disk is full ({status.error}). Free some space (the local engine "
+                "renders under NEMO_MCP_HOME), then export again."
+            )
         raise RenderFailed(
             f"The render {status.status}"
             + (f": {status.error}" if status.error else "")

@@ -45,6 +45,8 @@ MediaKind = Literal["video", "image", "audio", "subtitle"]
 
 ROOTS_VARIABLE = "NEMO_UPLOAD_ROOTS"
 SUBTITLE_MAX_BYTES = 10 * 1024 * 1024
+#: Files (or links) one upload call may name: the backends take at most 20 per request.
+MAX_UPLOADS_PER_CALL = 20
 _HEAD_BYTES = 64
 
 # Extension -> (kind, MIME type). Kept equal to ACCEPTED_FORMATS by a test.
@@ -245,6 +247,23 @@ def _describe(path_str: str) -> str:
     return f"'{shown}'"
 
 
+def _root_paths(roots: Iterable[str | Path]) -> list[Path]:
+    """The local folders among roots an MCP client offered (``file://`` URIs or paths)."""
+    paths: list[Path] = []
+    for root in roots:
+        if isinstance(root, Path):
+            paths.append(root)
+            continue
+        parts = urlsplit(root)
+        if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+            path = unquote(parts.path)
+            if sys.platform == "win32" and re.match(r"/[A-Za-z]:", path):
+                path = path[1:]
+            if path and not has_control_chars(path):
+                paths.append(Path(path))
+    return paths
+
+
 class UploadPolicy:
     """The folders uploads may read from, the size limit, and the checks of :meth:`check`."""
 
@@ -302,24 +321,26 @@ class UploadPolicy:
         return cls([*roots, *extra_roots], max_bytes=max_bytes, allow_subtitles=allow_subtitles, cwd=here)
 
     def with_roots(self, roots: Iterable[str | Path]) -> UploadPolicy:
-        """A copy whose roots are replaced by the ones an MCP client offered (``file://`` URIs or paths).
+        """A copy narrowed to the roots an MCP client offered (``file://`` URIs or paths).
 
-        URIs with another scheme or a remote host are ignored.
+        A client may only narrow what the user configured, never widen it: an offered folder
+        inside a configured one is kept; a configured folder inside an offered one stays as
+        configured (so ``file:///`` or the home folder changes nothing); an offered folder that
+        shares nothing with the configured ones adds nothing. URIs with another scheme or a
+        remote host are ignored; when no local folder remains, the policy is returned unchanged.
         """
-        paths: list[Path] = []
-        for root in roots:
-            if isinstance(root, Path):
-                paths.append(root)
-                continue
-            parts = urlsplit(root)
-            if parts.scheme == "file" and parts.netloc in ("", "localhost"):
-                path = unquote(parts.path)
-                if sys.platform == "win32" and re.match(r"/[A-Za-z]:", path):
-                    path = path[1:]
-                if not has_control_chars(path):
-                    paths.append(Path(path))
+        offered = [p.expanduser().resolve() for p in _root_paths(roots)]
+        if not offered:  # no local folder among them: the client said nothing about files
+            return self
+        narrowed: list[Path] = []
+        for root in self.roots:
+            for path in offered:
+                if path.is_relative_to(root):
+                    narrowed.append(path)
+                elif root.is_relative_to(path):
+                    narrowed.append(root)
         return UploadPolicy(
-            paths, max_bytes=self.max_bytes, allow_subtitles=self.allow_subtitles, cwd=self.cwd
+            narrowed, max_bytes=self.max_bytes, allow_subtitles=self.allow_subtitles, cwd=self.cwd
         )
 
     def check_url(self, url: str, *, allow_loopback: bool = False) -> str:
