@@ -36,7 +36,7 @@ import anyio
 import httpx
 
 from nemo_mcp.api.addresses import ip_literal, is_public_address
-from nemo_mcp.config import is_loopback_host
+from nemo_mcp.config import is_loopback_host, names_localhost
 from nemo_mcp.errors import DownloadFolderRefused, DownloadRefused, TransportError
 
 GiB = 1024**3
@@ -121,7 +121,7 @@ async def _check_hop(url: httpx.URL, *, allow_loopback_http: bool, resolve: Reso
         "({}), which cloud downloads never reach, to protect this machine and its network. If the link is "
         "genuine, open it in a browser instead."
     )
-    if is_loopback_host(host):
+    if is_loopback_host(host) or names_localhost(host):
         raise DownloadRefused(refusal.format(host))
     literal = ip_literal(host)
     if literal is not None:

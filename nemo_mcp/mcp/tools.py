@@ -8,6 +8,7 @@ text says what happened and what to do next (see :func:`~nemo_mcp.mcp.context.to
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -96,7 +97,8 @@ async def upload_media(
         policy = await _policy_for(ctx, state)
         for p in paths or []:
             checked.append(policy.check(p))
-        checked_urls = [policy.check_url(u, allow_loopback=not state.cloud) for u in urls or []]
+        engine = None if state.cloud else state.manager.api_base
+        checked_urls = [policy.check_url(u, engine_origin=engine) for u in urls or []]
         progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
         files: list[MediaOut] = []
         sid = session
@@ -184,9 +186,13 @@ def credit_advice(
     """What the balance allows next, in one or two sentences."""
     if extra.get("unlimited"):
         return str(extra.get("note") or "The local engine uses no credits: edit and export freely.")
-    if available is None:
+    if available is None or not math.isfinite(available):
         return "The backend did not report a balance."
-    held = f" {frozen:g} are held for edits in progress and return if they fail." if frozen else ""
+    held = (
+        f" {frozen:g} are held for edits in progress and return if they fail."
+        if frozen and math.isfinite(frozen)
+        else ""
+    )
     if available <= 0:
         nxt = (
             "top up credits in your NemoVideo account"
@@ -228,9 +234,23 @@ async def export_video(
 ) -> ExportOut:
     """Render the timeline to MP4 (free). Waits up to wait_seconds; resume later with render_id."""
     state = app_state(ctx)
-    dest = download_folder(download_to, state.settings.download_dir) if download_to else None
+    dest = (
+        download_folder(download_to, state.settings.download_dir, _download_roots(state))
+        if download_to
+        else None
+    )
     async with state.export_slots:
         return await _export(ctx, state, session, format, quality, dest, wait_seconds, render_id, overwrite)
+
+
+def _download_roots(state: AppState) -> list[Path]:
+    """Where download_to may point: the download folder, the configured upload folders, NEMO_DOWNLOAD_ROOTS."""
+    settings = state.settings
+    return [
+        *([settings.download_dir] if settings.download_dir else []),
+        *state.policy.roots,
+        *settings.download_roots,
+    ]
 
 
 async def _export(
