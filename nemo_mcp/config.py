@@ -189,7 +189,9 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(
         default=4 * 1024 * 1024, gt=1024, description="Largest SSE line or event accepted."
     )
-    request_timeout: float = Field(default=60.0, gt=0, description="Timeout of ordinary requests.")
+    request_timeout: float = Field(
+        default=60.0, gt=0, description="Overall deadline of an ordinary request, repeats included."
+    )
     transport: Transport = Field(default="stdio", description="stdio (what MCP hosts launch) or http.")
     host: str = Field(default="127.0.0.1", description="Address the HTTP transport binds.")
     port: int = Field(default=8765, ge=0, le=65535, description="Port of the HTTP transport.")
