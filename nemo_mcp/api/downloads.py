@@ -328,80 +328,47 @@ async def download_to_file(
     that drips bytes never trips a read timeout). Nothing is left in ``dest_dir`` unless the
     whole body arrived.
     """
-    with anyio.move_on_after(deadline):
-        return await _download(
-            client,
-            url,
-            dest_dir,
-            filename=filename,
-            auth_header=auth_header,
-            api_origin=api_origin,
-            allow_loopback_http=allow_loopback_http,
-            max_bytes=max_bytes,
-            overwrite=overwrite,
-            on_progress=on_progress,
-            max_redirects=max_redirects,
-            resolve=resolve,
-            require_mp4=require_mp4,
-        )
-    raise TransportError(
-        f"The download did not finish within {deadline:g} s, so it was stopped and nothing was saved. "
-        "Run the export again with render_id to retry the download."
-    )
-
-
-async def _download(
-    client: httpx.AsyncClient,
-    url: str,
-    dest_dir: Path,
-    *,
-    filename: str,
-    auth_header: str | None,
-    api_origin: str | None,
-    allow_loopback_http: bool,
-    max_bytes: int,
-    overwrite: bool,
-    on_progress: ProgressCallback | None,
-    max_redirects: int,
-    resolve: Resolver,
-    require_mp4: bool,
-) -> Path:
     folder, target = _prepare_target(dest_dir, filename, overwrite=overwrite)
     api = _origin(_parse(api_origin)) if api_origin else None
     current = _parse(url)
     redirects = 0
-    while True:
-        await _check_hop(current, allow_loopback_http=allow_loopback_http, resolve=resolve)
-        response = await _send_hop(client, current, api=api, auth_header=auth_header)
-        try:
-            if response.status_code in _REDIRECTS:
-                redirects += 1
-                if redirects > max_redirects:
-                    raise DownloadRefused(
-                        f"The download link redirected more than {max_redirects} times, so it was abandoned. "
-                        "Ask the backend for a fresh export link."
-                    )
-                location = response.headers.get("location")
-                if not location:
+    with anyio.move_on_after(deadline):
+        while True:
+            await _check_hop(current, allow_loopback_http=allow_loopback_http, resolve=resolve)
+            response = await _send_hop(client, current, api=api, auth_header=auth_header)
+            try:
+                if response.status_code in _REDIRECTS:
+                    redirects += 1
+                    if redirects > max_redirects:
+                        raise DownloadRefused(
+                            f"The download link redirected more than {max_redirects} times, so it was abandoned. "
+                            "Ask the backend for a fresh export link."
+                        )
+                    location = response.headers.get("location")
+                    if not location:
+                        raise TransportError(
+                            f"{_where(current)} sent a redirect without a Location. Try again later."
+                        )
+                    current = _parse(current.join(_parse(location)))
+                    continue
+                if response.status_code != 200:
                     raise TransportError(
-                        f"{_where(current)} sent a redirect without a Location. Try again later."
+                        f"{_where(current)} answered HTTP {response.status_code} to the download; the link may have "
+                        "expired. Export again to get a fresh link."
                     )
-                current = _parse(current.join(_parse(location)))
-                continue
-            if response.status_code != 200:
-                raise TransportError(
-                    f"{_where(current)} answered HTTP {response.status_code} to the download; the link may have "
-                    "expired. Export again to get a fresh link."
+                return await _save(
+                    response,
+                    folder,
+                    target,
+                    max_bytes=max_bytes,
+                    overwrite=overwrite,
+                    on_progress=on_progress,
+                    require_mp4=require_mp4,
                 )
-            return await _save(
-                response,
-                folder,
-                target,
-                max_bytes=max_bytes,
-                overwrite=overwrite,
-                on_progress=on_progress,
-                require_mp4=require_mp4,
-            )
-        finally:
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await response.aclose()
+    raise TransportError(
+        f"The download did not finish within {deadline:g} s, so it was stopped and nothing was saved. "
+        "Run the export again with render_id to retry the download."
+    )

@@ -153,7 +153,24 @@ def _error(rid: int | str | None, code: int, message: str) -> JSONRPCError:
     return JSONRPCError(jsonrpc="2.0", id=rid, error=ErrorData(code=code, message=message))
 
 
-class _AnsweringReader:
+class _Wrapper:
+    """Closing and ``async with`` for a stream that wraps one of the SDK's (``_inner``)."""
+
+    _inner: Any
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class _AnsweringReader(_Wrapper):
     """A read stream over the SDK's that answers broken lines instead of dropping them.
 
     It also keeps the ids of the requests in flight: a second request with the id of one still
@@ -207,19 +224,8 @@ class _AnsweringReader:
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-
-class _TrackingWriter:
+class _TrackingWriter(_Wrapper):
     """The SDK's write stream, freeing a request's id in the reader once its answer goes out."""
 
     def __init__(self, inner: Any, reader: _AnsweringReader) -> None:
@@ -230,17 +236,6 @@ class _TrackingWriter:
         await self._inner.send(item)
         if isinstance(item.message, (JSONRPCResponse, JSONRPCError)) and item.message.id is not None:
             self._reader.in_flight.discard(item.message.id)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
 
 @contextlib.contextmanager

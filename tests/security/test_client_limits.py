@@ -11,6 +11,7 @@ import time
 import tracemalloc
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,6 +49,21 @@ async def read_edit(client: NemoClient, reply: ReplyBuilder) -> None:
     async with client.stream_edit(TOKEN, "sess_1", "hello") as events:
         async for event in events:
             reply.feed(event)
+
+
+async def download_from(server: Any, folder: Path, **options: Any) -> Path:
+    """Download the server's /render.mp4 as the local-engine client does (loopback http allowed)."""
+    async with httpx.AsyncClient() as http:
+        return await download_to_file(
+            http,
+            base_url(server) + "/render.mp4",
+            folder,
+            filename="export.mp4",
+            auth_header=None,
+            api_origin=base_url(server),
+            allow_loopback_http=True,
+            **options,
+        )
 
 
 @contextlib.contextmanager
@@ -116,36 +132,16 @@ async def test_edit_answered_by_a_dripping_body_ends_at_the_deadline() -> None:
 async def test_download_that_drips_is_stopped_and_leaves_no_file(tmp_path: Path) -> None:
     """A download link that drips is abandoned at its deadline, and no partial file stays behind."""
     with hostile_backend("drip", drip_every=0.5) as server:
-        async with httpx.AsyncClient() as http:
-            started = time.monotonic()
-            with pytest.raises(TransportError, match="did not finish within 2 s"):
-                await download_to_file(
-                    http,
-                    base_url(server) + "/render.mp4",
-                    tmp_path,
-                    filename="export.mp4",
-                    auth_header=None,
-                    api_origin=base_url(server),
-                    allow_loopback_http=True,
-                    deadline=2.0,
-                )
-            elapsed = time.monotonic() - started
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="did not finish within 2 s"):
+            await download_from(server, tmp_path, deadline=2.0)
+        elapsed = time.monotonic() - started
     assert elapsed < 3.5, elapsed
     assert list(tmp_path.iterdir()) == []
 
 
 async def test_download_that_is_not_an_mp4_is_not_kept(tmp_path: Path) -> None:
     """A link serving an HTML page instead of the render is refused and nothing is saved."""
-    with hostile_backend("html") as server:
-        async with httpx.AsyncClient() as http:
-            with pytest.raises(DownloadRefused, match="not an MP4"):
-                await download_to_file(
-                    http,
-                    base_url(server) + "/render.mp4",
-                    tmp_path,
-                    filename="export.mp4",
-                    auth_header=None,
-                    api_origin=base_url(server),
-                    allow_loopback_http=True,
-                )
+    with hostile_backend("html") as server, pytest.raises(DownloadRefused, match="not an MP4"):
+        await download_from(server, tmp_path)
     assert list(tmp_path.iterdir()) == []
