@@ -83,16 +83,42 @@ SKILLS: dict[str, SkillProfile] = {
 DEFAULT_SKILL: SkillName = "best-video-learn"
 
 
+def names_localhost(host: str | None) -> bool:
+    """Whether ``host`` is ``localhost`` or a name under ``.localhost`` (resolved or not)."""
+    name = (host or "").lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
+
+
 def is_loopback_host(host: str | None) -> bool:
-    """True for ``localhost`` and any address in 127.0.0.0/8 or ``::1``."""
+    """True for ``localhost``, any address in 127.0.0.0/8 or ``::1``, and a ``*.localhost`` name
+    that resolves to loopback addresses only.
+
+    A ``*.localhost`` name is not trusted for its spelling: RFC 6761 asks resolvers to keep it
+    on loopback, but not every resolver does, and a name that reaches another host must not
+    get loopback's trust (plain HTTP, no token).
+    """
     if not host:
         return False
-    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+    name = host.lower().rstrip(".")
+    if name == "localhost":
         return True
+    if name.endswith(".localhost"):
+        return _resolves_to_loopback(name)
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _resolves_to_loopback(name: str) -> bool:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {str(info[4][0]).split("%")[0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
 def check_api_base(url: str) -> str:
@@ -147,6 +173,13 @@ class Settings(BaseSettings):
         description="Extra folders uploads may read from (os.pathsep-separated in the env).",
     )
     download_dir: Path | None = Field(default=None, description="Default folder for downloaded exports.")
+    download_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Extra folders export_video may save into (os.pathsep-separated in the env); by default only "
+            "the download folder and the upload folders."
+        ),
+    )
     sse_idle_timeout: float = Field(
         default=300.0, gt=0, description="Seconds without bytes before a stream is dead."
     )
@@ -156,7 +189,9 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(
         default=4 * 1024 * 1024, gt=1024, description="Largest SSE line or event accepted."
     )
-    request_timeout: float = Field(default=60.0, gt=0, description="Timeout of ordinary requests.")
+    request_timeout: float = Field(
+        default=60.0, gt=0, description="Overall deadline of an ordinary request, repeats included."
+    )
     transport: Transport = Field(default="stdio", description="stdio (what MCP hosts launch) or http.")
     host: str = Field(default="127.0.0.1", description="Address the HTTP transport binds.")
     port: int = Field(default=8765, ge=0, le=65535, description="Port of the HTTP transport.")
@@ -181,7 +216,7 @@ class Settings(BaseSettings):
     def _check_base(cls, value: str) -> str:
         return check_api_base(value)
 
-    @field_validator("upload_roots", mode="before")
+    @field_validator("upload_roots", "download_roots", mode="before")
     @classmethod
     def _split_roots(cls, value: object) -> object:
         if isinstance(value, str):

@@ -19,6 +19,7 @@ do next. ``str(exc)`` is the user message; nothing in it ever contains a token.
     │   ├── StreamIdle              no bytes for longer than the idle limit
     │   ├── StreamTooLong           the 15-minute total cap was reached
     │   ├── EventTooLarge           one SSE line or event exceeded the size cap
+    │   ├── ReplyTooLarge           the reply text of one edit exceeded its cap
     │   └── BackendStreamError      the backend sent an error frame
     └── APIError                    the backend answered with an error
         ├── AuthError               1001 / 1010 / 1011 / HTTP 401
@@ -34,11 +35,14 @@ do next. ``str(exc)`` is the user message; nothing in it ever contains a token.
         ├── NotFound                other 404s
         ├── ServerError             HTTP 5xx (502/503/504 are transient)
         ├── RenderFailed            a render finished with status "failed"
+        ├── DiskFull                no space left on a disk (HTTP 507, ENOSPC, "disk is full")
         └── UnexpectedResponse      a body we could not understand
+            └── ResponseTooLarge    a body over the size cap
 """
 
 from __future__ import annotations
 
+import errno
 from typing import ClassVar
 
 from nemo_mcp.redact import redact
@@ -136,6 +140,13 @@ class StreamTooLong(StreamFailure):
 class EventTooLarge(StreamFailure):
     default_message = (
         "The backend sent an event larger than the size limit; the stream was closed for safety."
+    )
+
+
+class ReplyTooLarge(StreamFailure):
+    default_message = (
+        "The backend's reply to the edit grew past the size nemo-mcp keeps, so the stream was stopped. "
+        "Check the timeline with get_timeline; ask for a shorter answer if you retry."
     )
 
 
@@ -290,6 +301,34 @@ class UnexpectedResponse(APIError):
     default_message = "The backend sent a response nemo-mcp could not understand."
 
 
+class ResponseTooLarge(UnexpectedResponse):
+    default_message = (
+        "The backend sent a response larger than nemo-mcp accepts, so it was stopped. Try again; if it "
+        "persists, check NEMO_API_BASE points at the NemoVideo API."
+    )
+
+
+class DiskFull(APIError):
+    """A disk is full: the backend's (HTTP 507 or its words) or this machine's (ENOSPC)."""
+
+    statuses = (507,)
+    default_message = (
+        "A disk is full (no space left on the device), so the work could not be saved. Free some space "
+        "(the local engine keeps its files under NEMO_MCP_HOME), then try again."
+    )
+
+
+_DISK_FULL_WORDS = ("no space left on device", "disk is full", "disk full", "enospc")
+
+
+def is_disk_full(exc: BaseException | None = None, *, text: str = "") -> bool:
+    """Whether an OS error, an SQLite error or a backend message says a disk is full."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    said = f"{text} {exc if exc is not None else ''}".lower()
+    return any(word in said for word in _DISK_FULL_WORDS)
+
+
 _BY_CODE: dict[int, type[APIError]] = {
     c: cls
     for cls in (AuthError, SessionNotFound, InsufficientCredits, UnsupportedFileType, FileTooLarge)
@@ -306,6 +345,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
         InvalidRequest,
         NotFound,
         ServerError,
+        DiskFull,
     )
     for s in cls.statuses
 }

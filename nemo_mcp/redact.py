@@ -14,8 +14,10 @@ from collections.abc import Iterable
 
 _MASK = "[redacted]"
 
-# Bearer credentials in headers or free text.
-_BEARER = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=\-]{6,}")
+# Bearer credentials in headers or free text. A credential has a digit or is long (tokens,
+# JWTs): "a bearer token." or "bearer credentials" is prose and stays as written.
+_CRED = r"[A-Za-z0-9._~+/=\-]"
+_BEARER = re.compile(rf"(?i)\b(bearer)(\s+)(?={_CRED}*\d|{_CRED}{{20}}){_CRED}{{6,}}")
 # The vendor's token shape (nmv_usr_…, nmv_…) wherever it appears.
 _NEMO_TOKEN = re.compile(r"\bnmv_[A-Za-z0-9_\-.]{4,}")
 # Signed-URL parameters (S3, CloudFront, GCS, Azure SAS) and generic token parameters.

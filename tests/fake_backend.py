@@ -664,16 +664,17 @@ async def _hang() -> AsyncIterator[bytes]:
 def server_env(api_base: str, tmp: Path) -> dict[str, str]:
     """Environment for a ``nemo-mcp`` process that uses this fake and keeps all its state under ``tmp``.
 
-    Uploads are allowed from ``tmp/media`` (created here). Only PATH and HOME are inherited,
+    Uploads are allowed from ``tmp/media`` (created here), exports anywhere under ``tmp``. Only PATH, PYTHONPATH and HOME are inherited,
     so a developer's own NEMO_TOKEN never leaks into a test.
     """
     media = tmp / "media"
     media.mkdir(parents=True, exist_ok=True)
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "SYSTEMROOT") if k in os.environ}
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "SYSTEMROOT", "PYTHONPATH") if k in os.environ}
     return env | {
         "NEMO_API_BASE": api_base,
         "NEMO_MCP_HOME": str(tmp / "home"),
         "NEMO_UPLOAD_ROOTS": str(media),
+        "NEMO_DOWNLOAD_ROOTS": str(tmp),  # exports land in folders the tests make under tmp
         "PYTHONUNBUFFERED": "1",
     }
 

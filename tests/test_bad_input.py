@@ -339,9 +339,10 @@ async def test_wrong_argument_types_are_tool_errors(tmp_path: Path) -> None:
 
 
 async def test_invalid_requests_are_never_answered_as_requests(tmp_path: Path) -> None:
-    """Batches, missing "jsonrpc" and scalars get -32600, never a result; a null or object id makes a notification."""
+    """Batches, missing "jsonrpc", scalars and ids that are null or objects get -32600, never a result."""
     # SDK 2.3: a JSON value that is not a message is dropped like a parse error; a request whose
-    # id is null or an object validates as a *notification* (the id is discarded), so no answer.
+    # id is null or an object validates as a *notification* (the id is discarded), so the
+    # hardened reader refuses it before the SDK sees it.
     async with fake_and_server(tmp_path) as srv:
         lines = [
             b'[{"jsonrpc":"2.0","id":31,"method":"ping"}]\n',
@@ -356,7 +357,7 @@ async def test_invalid_requests_are_never_answered_as_requests(tmp_path: Path) -
             await srv.still_serving()
         assert 31 not in srv.by_id and 999999 not in srv.by_id
         assert srv.by_id[32][0]["error"]["code"] == -32600
-        assert [e["error"]["code"] for e in srv.null_id_errors] == [-32600, -32600]
+        assert [e["error"]["code"] for e in srv.null_id_errors] == [-32600] * 4
 
 
 # -- very large arguments ---------------------------------------------------------------------

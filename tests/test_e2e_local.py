@@ -199,6 +199,7 @@ async def local_server(tmp: Path, media: Media) -> AsyncIterator[Tools]:
     env = {
         "NEMO_MCP_HOME": str(tmp / "home"),
         "NEMO_UPLOAD_ROOTS": str(media.folder),
+        "NEMO_DOWNLOAD_ROOTS": str(tmp),
         "NEMO_BACKEND": "local",
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }

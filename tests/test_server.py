@@ -299,7 +299,7 @@ async def test_export_polls_until_completed_then_downloads_the_file(tmp_path: Pa
         cdn = router.get("https://cdn.test/render_1.mp4").mock(
             return_value=httpx.Response(200, content=video)
         )
-        async with connected(tmp_path, router, sleep=sleep) as client:
+        async with connected(tmp_path, router, sleep=sleep, download_dir=out_dir) as client:
             rec = ProgressRecorder()
             result = await client.call_tool(
                 "export_video", {"download_to": str(out_dir)}, progress_callback=rec

@@ -70,7 +70,7 @@ def test_a_bad_download_folder_has_its_own_refusal(tmp_path: Path, kind: str) ->
         target.write_bytes(b"")
     given = "a\x00b" if kind == "nul" else str(target)
     with pytest.raises(errors.DownloadFolderRefused) as info:
-        download_folder(given, None)
+        download_folder(given, None, [tmp_path])
     assert isinstance(info.value, errors.DownloadRefused) and not isinstance(info.value, errors.UploadRefused)
     fix = "plain folder path" if kind == "nul" else "Create it first, or pass an existing folder"
     assert fix in str(info.value)
@@ -79,7 +79,22 @@ def test_a_bad_download_folder_has_its_own_refusal(tmp_path: Path, kind: str) ->
 def test_a_relative_download_folder_is_taken_from_the_configured_base(tmp_path: Path) -> None:
     """A relative folder is resolved under the configured download folder."""
     (tmp_path / "exports").mkdir()
-    assert download_folder("exports", tmp_path) == tmp_path / "exports"
+    assert download_folder("exports", tmp_path, [tmp_path]) == tmp_path / "exports"
+
+
+@pytest.mark.parametrize("where", ["elsewhere", "symlink"])
+def test_a_download_folder_outside_the_allowed_ones_is_refused(tmp_path: Path, where: str) -> None:
+    """A folder outside the allowed ones (also through a symlink inside them) is refused, naming the setting."""
+    allowed, outside = tmp_path / "exports", tmp_path / "autostart"
+    allowed.mkdir()
+    outside.mkdir()
+    given = outside
+    if where == "symlink":
+        given = allowed / "link"
+        given.symlink_to(outside)
+    with pytest.raises(errors.DownloadFolderRefused, match="NEMO_DOWNLOAD_ROOTS"):
+        download_folder(str(given), None, [allowed])
+    assert download_folder(str(allowed), None, [allowed]) == allowed
 
 
 async def test_a_session_named_by_the_caller_is_adopted_only_once_the_backend_accepts_it(

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from nemo_mcp.errors import ReplyTooLarge
+
 __all__ = [
     "Event",
     "Heartbeat",
@@ -260,6 +262,12 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+#: Characters of reply text one edit may collect (about a novel's length; real replies are a few KB).
+MAX_REPLY_CHARS = 1_000_000
+#: Tool-call names kept per reply; a backend that sends more is not remembered past this.
+MAX_TOOL_CALLS = 200
+
+
 class ReplyBuilder:
     """Accumulates the events of one reply into its text, tool calls, state and error.
 
@@ -270,22 +278,35 @@ class ReplyBuilder:
     with only partial text and one cut off after the last complete turn.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_text_chars: int = MAX_REPLY_CHARS) -> None:
         self.tool_calls: list[str] = []
         self.state: dict[str, Any] = {}
         self.error: StreamError | None = None
+        self.max_text_chars = max_text_chars
         self._finals: list[str] = []
         self._pending: list[str] = []
+        self._held = 0  # characters in _finals and _pending
+
+    def _hold(self, text: str) -> None:
+        # Each event is capped by the SSE reader; this caps their sum, so a backend flooding
+        # text frames ends the stream instead of filling memory.
+        self._held += len(text)
+        if self._held > self.max_text_chars:
+            raise ReplyTooLarge()
 
     def feed(self, event: Event) -> None:
         match event:
             case Text(partial=True):
+                self._hold(event.text)
                 self._pending.append(event.text)
             case Text():
-                self._finals.append(event.text)
+                self._held -= sum(map(len, self._pending))
                 self._pending.clear()
+                self._hold(event.text)
+                self._finals.append(event.text)
             case ToolCall():
-                self.tool_calls.append(event.name)
+                if len(self.tool_calls) < MAX_TOOL_CALLS:
+                    self.tool_calls.append(event.name)
             case StateDelta():
                 self.state.update(event.delta)
             case StreamError():

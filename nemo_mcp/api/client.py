@@ -37,13 +37,16 @@ from nemo_mcp.config import APP_NAME, SkillProfile
 from nemo_mcp.errors import (
     APIError,
     BadInput,
+    DiskFull,
     MissingClientId,
     RateLimited,
+    ResponseTooLarge,
     SessionNotFound,
     TransportError,
     UnexpectedResponse,
     error_for_code,
     error_for_status,
+    is_disk_full,
 )
 from nemo_mcp.redact import SECRETS
 
@@ -52,6 +55,11 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int], Awaitable[None]]
 
 TRANSIENT_STATUSES = (502, 503, 504)
+#: Largest JSON envelope read from the backend. Drafts, lists and states are far smaller; this
+#: only stops a faulty or hostile backend from filling memory.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+#: Overall limit of one upload request (its per-read timeout is the same).
+UPLOAD_DEADLINE = 600.0
 #: Connections to the backend at once: edits in flight plus uploads, polls and state reads.
 MAX_CONNECTIONS = 200
 UPLOAD_CHUNK = 1024 * 1024
@@ -225,7 +233,40 @@ def raise_for_error(response: httpx.Response, body: Any = None) -> None:
         )
     if status == 400 and "client" in message.lower() and "id" in message.lower():
         raise MissingClientId(code=code, status=status, backend_message=message)
+    if is_disk_full(text=message):  # not a "temporary problem": it stays until space is freed
+        raise DiskFull(code=code, status=status, backend_message=message)
     raise error_for_status(status)(code=code, status=status, backend_message=message)
+
+
+async def read_capped(response: httpx.Response, max_bytes: int = MAX_BODY_BYTES) -> httpx.Response:
+    """A copy of a streamed ``response`` with its body read, refusing a body over ``max_bytes``.
+
+    The declared length is checked before reading, and the decoded bytes are counted as they
+    arrive (so a compressed body cannot expand past the cap either): memory stays within
+    ``max_bytes`` plus one chunk. The caller closes ``response``.
+    """
+    too_large = ResponseTooLarge(
+        f"The backend sent a response over {max_bytes // 1_048_576} MiB (HTTP {response.status_code}), so it "
+        "was stopped unread. Try again; if it persists, check that NEMO_API_BASE points at the NemoVideo API.",
+        status=response.status_code,
+    )
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    # The body is decoded already, so the copy must not claim an encoding or an old length.
+    headers = [
+        (k, v) for k, v in response.headers.multi_items() if k not in ("content-encoding", "content-length")
+    ]
+    return httpx.Response(
+        response.status_code, headers=headers, content=b"".join(chunks), request=response.request
+    )
 
 
 def unwrap(response: httpx.Response) -> Any:
@@ -355,29 +396,28 @@ class NemoClient:
         return headers
 
     async def _send(
-        self, method: str, path: str, *, token: SecretStr | None, retry: bool, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        token: SecretStr | None,
+        retry: bool,
+        deadline: float | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
-        """Send one request (repeating transient failures when ``retry``) and return the read response."""
+        """Send one request (repeating transient failures when ``retry``) and return the read response.
+
+        The whole call, repeats included, ends within ``deadline`` seconds (default: the client's
+        timeout): a backend that drips a byte at a time never resets it, unlike a read timeout.
+        """
         extra_headers = kwargs.pop("headers", {})
+        limit = self._timeout if deadline is None else deadline
 
         async def attempt() -> httpx.Response:
-            try:
-                response = await self._http.request(
-                    method, path, headers={**self.headers(token), **extra_headers}, **kwargs
-                )
-            except httpx.TimeoutException:
-                raise TransportError(
-                    "The video backend did not answer in time. Try again in a moment."
-                ) from None
-            except httpx.InvalidURL:
-                raise BadInput(
-                    "A value in the request cannot be part of a URL; check the ids passed."
-                ) from None
-            except httpx.TransportError as exc:
-                raise TransportError(
-                    f"Could not reach the video backend ({type(exc).__name__}). Check the network connection "
-                    "(or NEMO_API_BASE) and try again."
-                ) from None
+            request = self._http.build_request(
+                method, path, headers={**self.headers(token), **extra_headers}, **kwargs
+            )
+            response = await self._fetch(request)
             if response.status_code in TRANSIENT_STATUSES:
                 raise_for_error(response)
             return response
@@ -387,12 +427,43 @@ class NemoClient:
             log.debug("%s %s -> %s", method, path, response.status_code)
             return response
 
-        return (await self.recovery.run(once, Recoveries(repeatable=retry)))[1]
+        with anyio.move_on_after(limit) as scope:
+            return (await self.recovery.run(once, Recoveries(repeatable=retry)))[1]
+        assert scope.cancelled_caught
+        raise TransportError(
+            f"The video backend did not finish answering within {limit:g} s, so the request was abandoned. "
+            "Try again in a moment."
+        )
+
+    async def _fetch(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its body under :data:`MAX_BODY_BYTES`, mapping transport failures."""
+        try:
+            response = await self._http.send(request, stream=True)
+            try:
+                return await read_capped(response)
+            finally:
+                await response.aclose()
+        except httpx.TimeoutException:
+            raise TransportError("The video backend did not answer in time. Try again in a moment.") from None
+        except httpx.InvalidURL:
+            raise BadInput("A value in the request cannot be part of a URL; check the ids passed.") from None
+        except httpx.TransportError as exc:
+            raise TransportError(
+                f"Could not reach the video backend ({type(exc).__name__}). Check the network connection "
+                "(or NEMO_API_BASE) and try again."
+            ) from None
 
     async def _call(
-        self, method: str, path: str, *, token: SecretStr | None, retry: bool = False, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        token: SecretStr | None,
+        retry: bool = False,
+        deadline: float | None = None,
+        **kwargs: Any,
     ) -> Any:
-        response = await self._send(method, path, token=token, retry=retry, **kwargs)
+        response = await self._send(method, path, token=token, retry=retry, deadline=deadline, **kwargs)
         return unwrap(response)
 
     # -- endpoints --------------------------------------------------------------------------
@@ -434,27 +505,40 @@ class NemoClient:
             headers=headers,
             timeout=httpx.Timeout(30.0, read=None),  # the idle watchdog bounds reads instead
         )
+        late = TransportError("The video backend did not accept the edit in time. Try again.")
+        limits = self.stream_limits
+        response: httpx.Response | None = None
         try:
-            response = await self._http.send(request, stream=True)
+            # Reads have no timeout here (the idle watchdog bounds the stream), so bound the wait
+            # for the response head on its own: a backend that never answers must not hang the edit.
+            with anyio.move_on_after(min(limits.idle_timeout, limits.total_timeout)):
+                response = await self._http.send(request, stream=True)
         except httpx.TimeoutException:
-            raise TransportError("The video backend did not accept the edit in time. Try again.") from None
+            raise late from None
         except httpx.TransportError as exc:
             raise TransportError(
                 f"Could not reach the video backend ({type(exc).__name__}). Check the connection and try again."
             ) from None
+        if response is None:
+            raise late
         try:
             content_type = response.headers.get("content-type", "")
             if response.status_code >= 400 or "text/event-stream" not in content_type:
-                await response.aread()
-                if response.status_code < 400:
+                read: httpx.Response | None = None
+                with anyio.move_on_after(self._timeout):
+                    read = await read_capped(response)
+                if read is None:
+                    raise TransportError(
+                        "The video backend did not finish its answer to the edit in time. Try again."
+                    )
+                if read.status_code < 400:
                     # A JSON envelope instead of a stream: an application error, or nothing to stream.
-                    unwrap(response)
+                    unwrap(read)
                     raise UnexpectedResponse(
                         "The backend answered the edit without an event stream.",
-                        status=response.status_code,
+                        status=read.status_code,
                     )
-                raise_for_error(response)
-            limits = self.stream_limits
+                raise_for_error(read)
             yield iter_events(
                 response,
                 idle_timeout=limits.idle_timeout,
@@ -485,7 +569,8 @@ class NemoClient:
             retry=True,
             content=body,
             headers={"Content-Type": body.content_type, "Content-Length": str(body.content_length)},
-            timeout=httpx.Timeout(600.0, connect=15.0),
+            timeout=httpx.Timeout(UPLOAD_DEADLINE, connect=15.0),
+            deadline=UPLOAD_DEADLINE,
         )
         return _parse(UploadResult, data)
 

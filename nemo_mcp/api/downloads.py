@@ -37,10 +37,12 @@ import anyio
 import httpx
 
 from nemo_mcp.api.addresses import ip_literal, is_public_address
-from nemo_mcp.config import is_loopback_host
+from nemo_mcp.config import is_loopback_host, names_localhost
 from nemo_mcp.errors import DownloadFolderRefused, DownloadRefused, TransportError
 
 GiB = 1024**3
+#: Overall limit of one download, redirects included: 4 GiB at 5 MB/s fits, a drip does not.
+DOWNLOAD_DEADLINE = 900.0
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 ProgressCallback = Callable[[int, int | None], Awaitable[None]]
 
@@ -120,7 +122,7 @@ async def _check_hop(url: httpx.URL, *, allow_loopback_http: bool, resolve: Reso
         "({}), which cloud downloads never reach, to protect this machine and its network. If the link is "
         "genuine, open it in a browser instead."
     )
-    if is_loopback_host(host):
+    if is_loopback_host(host) or names_localhost(host):
         raise DownloadRefused(refusal.format(host))
     literal = ip_literal(host)
     if literal is not None:
@@ -203,6 +205,33 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+class _Mp4Head:
+    """Collects a body's first bytes and refuses it unless they open an MP4 (an ISO BMFF ``ftyp`` box).
+
+    A render is always an MP4; an HTML error page or anything else a link serves must not be
+    kept under the export's name.
+    """
+
+    SIZE = 12
+
+    def __init__(self, where: str) -> None:
+        self.head = b""
+        self.where = where
+
+    def feed(self, chunk: bytes) -> None:
+        if len(self.head) < self.SIZE:
+            self.head += chunk[: self.SIZE - len(self.head)]
+            if len(self.head) == self.SIZE:
+                self.check()
+
+    def check(self) -> None:
+        if len(self.head) < self.SIZE or self.head[4:8] not in (b"ftyp", b"styp"):
+            raise DownloadRefused(
+                f"The download from {self.where} is not an MP4 video (its first bytes are not an MP4 header), "
+                "so nothing was saved. Export again to get a fresh link."
+            )
+
+
 async def _save(
     response: httpx.Response,
     folder: Path,
@@ -211,6 +240,7 @@ async def _save(
     max_bytes: int,
     overwrite: bool,
     on_progress: ProgressCallback | None,
+    require_mp4: bool = True,
 ) -> Path:
     where = _where(response.request.url)
     too_big = DownloadRefused(
@@ -223,12 +253,15 @@ async def _save(
         raise too_big
     fd, tmp = _create_part(folder)
     received = reported = 0
+    head = _Mp4Head(where) if require_mp4 else None
     try:
         with os.fdopen(fd, "wb") as out:
             async for chunk in response.aiter_bytes():
                 received += len(chunk)
                 if received > max_bytes:
                     raise too_big
+                if head is not None:
+                    head.feed(chunk)
                 out.write(chunk)  # page-cache writes are quick; the slow fsync goes to a thread below
                 if on_progress is not None and received - reported >= _PROGRESS_STEP:
                     reported = received
@@ -238,6 +271,8 @@ async def _save(
                 raise TransportError(
                     f"The connection to {where} ended after {received} of {total} bytes. Run the download again."
                 )
+            if head is not None:
+                head.check()  # a body shorter than an MP4 header
             out.flush()
             await anyio.to_thread.run_sync(os.fsync, out.fileno())
         _publish(tmp, target, overwrite=overwrite)
@@ -299,43 +334,58 @@ async def download_to_file(
     on_progress: ProgressCallback | None = None,
     max_redirects: int = 5,
     resolve: Resolver = system_resolve,
+    deadline: float = DOWNLOAD_DEADLINE,
+    require_mp4: bool = True,
 ) -> Path:
     """Download ``url`` into ``dest_dir / safe_filename(filename)`` and return that path.
 
     Raises :class:`DownloadRefused` when a rule forbids the download (or the file cannot be
-    written) and :class:`TransportError` when the network fails. Nothing is left in
-    ``dest_dir`` unless the whole body arrived.
+    written, or ``require_mp4`` and the body is not an MP4) and :class:`TransportError` when
+    the network fails or the whole download takes longer than ``deadline`` seconds (a link
+    that drips bytes never trips a read timeout). Nothing is left in ``dest_dir`` unless the
+    whole body arrived.
     """
     folder, target = _prepare_target(dest_dir, filename, overwrite=overwrite)
     api = _origin(_parse(api_origin)) if api_origin else None
     current = _parse(url)
     redirects = 0
-    while True:
-        await _check_hop(current, allow_loopback_http=allow_loopback_http, resolve=resolve)
-        response = await _send_hop(client, current, api=api, auth_header=auth_header)
-        try:
-            if response.status_code in _REDIRECTS:
-                redirects += 1
-                if redirects > max_redirects:
-                    raise DownloadRefused(
-                        f"The download link redirected more than {max_redirects} times, so it was abandoned. "
-                        "Ask the backend for a fresh export link."
-                    )
-                location = response.headers.get("location")
-                if not location:
+    with anyio.move_on_after(deadline):
+        while True:
+            await _check_hop(current, allow_loopback_http=allow_loopback_http, resolve=resolve)
+            response = await _send_hop(client, current, api=api, auth_header=auth_header)
+            try:
+                if response.status_code in _REDIRECTS:
+                    redirects += 1
+                    if redirects > max_redirects:
+                        raise DownloadRefused(
+                            f"The download link redirected more than {max_redirects} times, so it was abandoned. "
+                            "Ask the backend for a fresh export link."
+                        )
+                    location = response.headers.get("location")
+                    if not location:
+                        raise TransportError(
+                            f"{_where(current)} sent a redirect without a Location. Try again later."
+                        )
+                    current = _parse(current.join(_parse(location)))
+                    continue
+                if response.status_code != 200:
                     raise TransportError(
-                        f"{_where(current)} sent a redirect without a Location. Try again later."
+                        f"{_where(current)} answered HTTP {response.status_code} to the download; the link may have "
+                        "expired. Export again to get a fresh link."
                     )
-                current = _parse(current.join(_parse(location)))
-                continue
-            if response.status_code != 200:
-                raise TransportError(
-                    f"{_where(current)} answered HTTP {response.status_code} to the download; the link may have "
-                    "expired. Export again to get a fresh link."
+                return await _save(
+                    response,
+                    folder,
+                    target,
+                    max_bytes=max_bytes,
+                    overwrite=overwrite,
+                    on_progress=on_progress,
+                    require_mp4=require_mp4,
                 )
-            return await _save(
-                response, folder, target, max_bytes=max_bytes, overwrite=overwrite, on_progress=on_progress
-            )
-        finally:
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await response.aclose()
+    raise TransportError(
+        f"The download did not finish within {deadline:g} s, so it was stopped and nothing was saved. "
+        "Run the export again with render_id to retry the download."
+    )

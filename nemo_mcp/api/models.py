@@ -9,6 +9,7 @@ them into one set of field names so the rest of the code sees a single shape.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -70,6 +71,12 @@ class Credits(WireModel):
     total: float | None = None
     total_granted: float | None = None
     total_consumed: float | None = None
+
+    @field_validator("available", "frozen", "total", "total_granted", "total_consumed", mode="after")
+    @classmethod
+    def _finite_or_none(cls, value: float | None) -> float | None:
+        # NaN or infinity (JSON parsers accept both) is no balance at all, not "nan credits".
+        return value if value is None or math.isfinite(value) else None
 
 
 class StateBody(WireModel):

@@ -35,7 +35,7 @@ from nemo_mcp.config import Backend, Settings, is_loopback_host
 from nemo_mcp.errors import AuthError, NemoError
 from nemo_mcp.redact import redact
 from nemo_mcp.service import backend_key
-from nemo_mcp.service.store import Store
+from nemo_mcp.service.store import Store, store_fix
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -246,29 +246,20 @@ def check_store(settings: Settings) -> tuple[Check, Store | None]:
     path = settings.store_path
     folder = path.parent
     existed = path.exists()
-    fix_writable = f"make {_quote(folder)} writable for your user, or set NEMO_MCP_HOME to a folder that is"
     try:
         store = Store(path)
     except NemoError as exc:
-        return Check("fail", "state store", exc.user_message, fix=fix_writable), None
+        return Check("fail", "state store", exc.user_message, fix=store_fix(path, exc)), None
     except sqlite3.Error as exc:
-        return (
-            Check(
-                "fail",
-                "state store",
-                f"{path} is damaged or locked ({_reason(exc)})",
-                fix=(
-                    "stop any running nemo-mcp; if this stays, move the file aside (it holds only tokens and "
-                    f"project and render ids): mv {_quote(path)} {_quote(str(path) + '.bak')}"
-                ),
-            ),
-            None,
-        )
+        what = "is read-only" if "readonly" in str(exc).lower() else "is damaged or locked"
+        return Check("fail", "state store", f"{path} {what} ({_reason(exc)})", fix=store_fix(path, exc)), None
     try:
         store.get_meta("schema_version")
     except sqlite3.Error as exc:
         store.close()
-        return Check("fail", "state store", f"{path} cannot be read ({_reason(exc)})", fix=fix_writable), None
+        return Check(
+            "fail", "state store", f"{path} cannot be read ({_reason(exc)})", fix=store_fix(path, exc)
+        ), None
 
     how = "opened" if existed else "created"
     if os.name == "nt":  # POSIX modes mean nothing there; the folder is private to the user profile

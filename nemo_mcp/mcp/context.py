@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -14,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from nemo_mcp.config import Settings
-from nemo_mcp.errors import NemoError
+from nemo_mcp.errors import ConfigError, DiskFull, NemoError, is_disk_full
 from nemo_mcp.service import SessionManager
 from nemo_mcp.service.uploads import UploadPolicy
 
@@ -23,12 +24,21 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class AppState:
-    manager: SessionManager
     settings: Settings
     policy: UploadPolicy
+    #: None only while :attr:`problem` says why the server cannot serve tools.
+    maybe_manager: SessionManager | None
+    #: What keeps every tool from running (a damaged state store …) and how to fix it.
+    problem: str | None = None
     # Bounded per process: a model that fires many calls at once queues instead of flooding.
     upload_slots: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(2))
     export_slots: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(4))
+
+    @property
+    def manager(self) -> SessionManager:
+        if self.maybe_manager is None:
+            raise ConfigError(self.problem or "nemo-mcp could not start its session manager.")
+        return self.maybe_manager
 
     @property
     def cloud(self) -> bool:
@@ -45,6 +55,8 @@ Session = Annotated[str | None, Field(pattern=ID_PATTERN, description="Project i
 def app_state(ctx: Ctx) -> AppState:
     """The server's state for this request, after noting which client is calling."""
     state = ctx.request_context.lifespan_context
+    if state.problem is not None:
+        raise ConfigError(state.problem)
     try:
         params = ctx.session.client_params
         info = params.client_info if params else None
@@ -67,5 +79,10 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             return await fn(*args, **kwargs)
         except NemoError as exc:
             raise ToolError(exc.user_message) from None
+        except (OSError, sqlite3.OperationalError) as exc:
+            # A full disk is the user's to fix, not a crash or a "temporary backend problem".
+            if not is_disk_full(exc):
+                raise
+            raise ToolError(DiskFull().user_message) from None
 
     return wrapper

@@ -3,6 +3,8 @@ the registration of the tools, prompts and resources defined in the sibling modu
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -10,13 +12,17 @@ from mcp.server.mcpserver import MCPServer
 
 from nemo_mcp import __version__
 from nemo_mcp.config import Settings
+from nemo_mcp.errors import NemoError
 from nemo_mcp.mcp.completions import add_completions
 from nemo_mcp.mcp.context import AppState
 from nemo_mcp.mcp.progress import Progress
 from nemo_mcp.mcp.prompts import INSTRUCTIONS, add_prompts, add_resources
 from nemo_mcp.mcp.tools import TOOLS
 from nemo_mcp.service import SessionManager
+from nemo_mcp.service.store import store_problem
 from nemo_mcp.service.uploads import UploadPolicy
+
+log = logging.getLogger(__name__)
 
 __all__ = ["AppState", "Progress", "build_server"]
 
@@ -45,12 +51,23 @@ def build_server(
                 api_base = await stack.enter_async_context(
                     running_backend(settings.home, file_roots=upload_policy.roots)
                 )
-            manager = (
-                manager_factory(api_base) if manager_factory else SessionManager(settings, api_base=api_base)
-            )
+            try:
+                manager = (
+                    manager_factory(api_base)
+                    if manager_factory
+                    else SessionManager(settings, api_base=api_base)
+                )
+            except (NemoError, sqlite3.Error, OSError) as exc:
+                # A damaged or read-only state store must not kill the server before it answers
+                # `initialize`: the host would show only "server disconnected". Serve, and let every
+                # tool say what is wrong and how to fix it.
+                problem = store_problem(settings.store_path, exc)
+                log.error("%s", problem)
+                yield AppState(maybe_manager=None, settings=settings, policy=upload_policy, problem=problem)
+                return
             stack.push_async_callback(manager.aclose)
             await stack.enter_async_context(manager.running())
-            state = AppState(manager=manager, settings=settings, policy=upload_policy)
+            state = AppState(maybe_manager=manager, settings=settings, policy=upload_policy)
             running.append(state)  # completions have no request context to find it in
             stack.callback(running.remove, state)
             yield state

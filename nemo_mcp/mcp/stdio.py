@@ -32,7 +32,15 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
-from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+from mcp.types import (
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    ErrorData,
+    JSONRPCError,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    JSONRPCResponse,
+)
 from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
@@ -41,6 +49,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024
 _CHUNK = 64 * 1024
 _OVERSIZE = "\x00nemo-mcp:oversize\x00"
+_BAD_ID = "\x00nemo-mcp:bad-id\x00"
 _ID_NEAR_START = re.compile(rb'"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
 
 
@@ -69,7 +78,7 @@ class CappedLines:
             chunk = await self._read()
             if not chunk:
                 if buf and skipped_id is None:
-                    yield buf.decode("utf-8", "replace")
+                    yield screen_id(buf.decode("utf-8", "replace"))
                 return
             start = 0
             while True:
@@ -88,9 +97,27 @@ class CappedLines:
                     yield _OVERSIZE + skipped_id.decode("utf-8", "replace")
                     skipped_id = None
                 else:
-                    yield buf.decode("utf-8", "replace")
+                    yield screen_id(buf.decode("utf-8", "replace"))
                 buf.clear()
                 start = end + 1
+
+
+def screen_id(line: str) -> str:
+    """``line``, or a marker when it is a request whose id is neither a string nor an integer.
+
+    The SDK reads such a request as a notification (the id is dropped as an unknown field),
+    so it would run without an answer; the marker makes :func:`error_for` answer ``-32600``.
+    """
+    if '"id"' not in line or '"method"' not in line:
+        return line
+    try:
+        body = json.loads(line)
+    except ValueError:
+        return line  # the SDK answers -32700 for it
+    if isinstance(body, dict) and "method" in body and "id" in body and _request_id(body["id"]) is None:
+        log.warning("refused a request whose id is %s", type(body["id"]).__name__)
+        return _BAD_ID
+    return line
 
 
 def _request_id(value: Any) -> int | str | None:
@@ -109,6 +136,8 @@ def error_for(exc: Exception) -> JSONRPCError | None:
             rid = json.loads(raw[len(_OVERSIZE) :] or "null")
         message = "Message too large for this server's stdio transport; send less data per request"
         return _error(_request_id(rid), INVALID_REQUEST, message)
+    if raw == _BAD_ID:
+        return _error(None, INVALID_REQUEST, "Invalid Request: the id must be a string or an integer")
     if problems and problems[0].get("type") == "json_invalid":
         if isinstance(raw, str) and not raw.strip():
             return None  # a blank line: nothing was asked
@@ -124,12 +153,49 @@ def _error(rid: int | str | None, code: int, message: str) -> JSONRPCError:
     return JSONRPCError(jsonrpc="2.0", id=rid, error=ErrorData(code=code, message=message))
 
 
-class _AnsweringReader:
-    """A read stream over the SDK's that answers broken lines instead of dropping them."""
+class _Wrapper:
+    """Closing and ``async with`` for a stream that wraps one of the SDK's (``_inner``)."""
+
+    _inner: Any
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class _AnsweringReader(_Wrapper):
+    """A read stream over the SDK's that answers broken lines instead of dropping them.
+
+    It also keeps the ids of the requests in flight: a second request with the id of one still
+    running is answered with ``-32600`` under a null id and not run, so no id is answered twice
+    (:class:`_TrackingWriter` frees an id once its answer is sent).
+    """
 
     def __init__(self, inner: Any, write: Any) -> None:
         self._inner = inner
         self._write = write
+        self.in_flight: set[int | str] = set()
+
+    def _admit(self, message: Any) -> JSONRPCError | None:
+        """Note a request's id; the answer owed instead when it is already in flight."""
+        if isinstance(message, JSONRPCRequest):
+            if message.id in self.in_flight:
+                log.warning("refused a request that reuses the id of one still running")
+                return _error(None, INVALID_REQUEST, f"Invalid Request: id {message.id!r} is already in use")
+            self.in_flight.add(message.id)
+        elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+            # A cancelled request gets no answer, so its id is free again once the cancel arrives.
+            rid = (message.params or {}).get("requestId")
+            if isinstance(rid, (int, str)):
+                self.in_flight.discard(rid)
+        return None
 
     @property
     def last_context(self) -> Any:  # the SDK propagates the sender's contextvars through this
@@ -139,8 +205,11 @@ class _AnsweringReader:
         while True:
             item = await self._inner.receive()
             if not isinstance(item, Exception):
-                return item  # type: ignore[no-any-return]
-            reply = error_for(item)
+                reply = self._admit(item.message)
+                if reply is None:
+                    return item  # type: ignore[no-any-return]
+            else:
+                reply = error_for(item)
             if reply is None:
                 continue
             with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
@@ -155,16 +224,18 @@ class _AnsweringReader:
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
-    async def __aenter__(self) -> Self:
-        return self
+class _TrackingWriter(_Wrapper):
+    """The SDK's write stream, freeing a request's id in the reader once its answer goes out."""
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
+    def __init__(self, inner: Any, reader: _AnsweringReader) -> None:
+        self._inner = inner
+        self._reader = reader
+
+    async def send(self, item: SessionMessage) -> None:
+        await self._inner.send(item)
+        if isinstance(item.message, (JSONRPCResponse, JSONRPCError)) and item.message.id is not None:
+            self._reader.in_flight.discard(item.message.id)
 
 
 @contextlib.contextmanager
@@ -193,8 +264,9 @@ async def run_stdio(mcp: MCPServer[Any], *, max_line_bytes: int = DEFAULT_MAX_LI
     with _claimed_stdin() as fd:
         stdin = CappedLines(fd, max_line_bytes)
         async with stdio_server(stdin=stdin) as (read_stream, write_stream):  # type: ignore[arg-type]
+            reader = _AnsweringReader(read_stream, write_stream)
             await lowlevel.run(
-                _AnsweringReader(read_stream, write_stream),
-                write_stream,
+                reader,
+                _TrackingWriter(write_stream, reader),
                 lowlevel.create_initialization_options(),
             )

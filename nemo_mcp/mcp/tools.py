@@ -7,6 +7,8 @@ text says what happened and what to do next (see :func:`~nemo_mcp.mcp.context.to
 
 from __future__ import annotations
 
+import logging
+import math
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,21 +35,39 @@ from nemo_mcp.mcp.outputs import (
     media_entry,
 )
 from nemo_mcp.mcp.progress import EditProgress, Progress, byte_reporter, render_reporter, with_keepalive
-from nemo_mcp.service import CheckedFile, Notes, UploadPolicy, download_folder, edits, exports
+from nemo_mcp.service import (
+    MAX_UPLOADS_PER_CALL,
+    CheckedFile,
+    Notes,
+    UploadPolicy,
+    download_folder,
+    edits,
+    exports,
+)
+
+log = logging.getLogger(__name__)
 
 # -- upload_media ---------------------------------------------------------------------------------
 
 
+#: How long a client may take to answer roots/list before the configured folders are used.
+ROOTS_TIMEOUT = 5.0
+
+
 async def _policy_for(ctx: Ctx, state: AppState) -> UploadPolicy:
-    """The configured policy, narrowed to the MCP client's roots when it offers them."""
+    """The configured policy, narrowed (never widened) to the MCP client's roots when it offers them."""
     caps = ctx.client_capabilities
     if caps is None or getattr(caps, "roots", None) is None:
         return state.policy
+    result = None
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), anyio.move_on_after(ROOTS_TIMEOUT):
             warnings.simplefilter("ignore")
             result = await ctx.session.list_roots()
     except Exception:  # no back-channel on this protocol era: keep the configured folders
+        return state.policy
+    if result is None:  # the client did not answer in time; a silent client must not hang uploads
+        log.warning("roots/list got no answer in %.0f s; using the configured upload folders", ROOTS_TIMEOUT)
         return state.policy
     uris = [str(r.uri) for r in result.roots]
     return state.policy.with_roots(uris) if uris else state.policy
@@ -64,13 +84,21 @@ async def upload_media(
     state = app_state(ctx)
     if not paths and not urls:
         raise ToolError("Give at least one local file in `paths` or one link in `urls`.")
+    for given, what in ((paths, "files"), (urls, "links")):
+        # Before any file is opened: a list of thousands must cost nothing but this refusal.
+        if given and len(given) > MAX_UPLOADS_PER_CALL:
+            raise ToolError(
+                f"{len(given)} {what} were given; upload at most {MAX_UPLOADS_PER_CALL} {what} per call. "
+                "Split them into several upload_media calls."
+            )
     notes = Notes()
     checked: list[CheckedFile] = []
     try:
         policy = await _policy_for(ctx, state)
         for p in paths or []:
             checked.append(policy.check(p))
-        checked_urls = [policy.check_url(u, allow_loopback=not state.cloud) for u in urls or []]
+        engine = None if state.cloud else state.manager.api_base
+        checked_urls = [policy.check_url(u, engine_origin=engine) for u in urls or []]
         progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
         files: list[MediaOut] = []
         sid = session
@@ -193,9 +221,13 @@ def credit_advice(
     """What the balance allows next, in one or two sentences."""
     if extra.get("unlimited"):
         return str(extra.get("note") or "The local engine uses no credits: edit and export freely.")
-    if available is None:
+    if available is None or not math.isfinite(available):
         return "The backend did not report a balance."
-    held = f" {frozen:g} are held for edits in progress and return if they fail." if frozen else ""
+    held = (
+        f" {frozen:g} are held for edits in progress and return if they fail."
+        if frozen and math.isfinite(frozen)
+        else ""
+    )
     if available <= 0:
         nxt = (
             "top up credits in your NemoVideo account"
@@ -239,7 +271,11 @@ async def export_video(
 ) -> ExportOut:
     """Render the timeline to MP4 (free). Returns within the wait budget; resume with render_id."""
     state = app_state(ctx)
-    dest = download_folder(download_to, state.settings.download_dir) if download_to else None
+    dest = (
+        download_folder(download_to, state.settings.download_dir, _download_roots(state))
+        if download_to
+        else None
+    )
     budget = state.settings.wait_budget
     wait = budget if wait_seconds is None else min(wait_seconds, budget)
     progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
@@ -252,6 +288,16 @@ async def export_video(
 
     await with_keepalive(progress, work)
     return out[0]
+
+
+def _download_roots(state: AppState) -> list[Path]:
+    """Where download_to may point: the download folder, the configured upload folders, NEMO_DOWNLOAD_ROOTS."""
+    settings = state.settings
+    return [
+        *([settings.download_dir] if settings.download_dir else []),
+        *state.policy.roots,
+        *settings.download_roots,
+    ]
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ from nemo_mcp.service.edits import Edit, EditResult
 from nemo_mcp.service.exports import download_folder
 from nemo_mcp.service.projects import Notes, SessionManager, backend_key
 from nemo_mcp.service.store import ProjectRecord, RenderRecord, Store
-from nemo_mcp.service.uploads import CheckedFile, UploadPolicy
+from nemo_mcp.service.uploads import MAX_UPLOADS_PER_CALL, CheckedFile, UploadPolicy
 
 if TYPE_CHECKING:
     from nemo_mcp.service.translate import translate
 
 __all__ = [
+    "MAX_UPLOADS_PER_CALL",
     "CheckedFile",
     "Edit",
     "EditResult",

@@ -10,14 +10,21 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from nemo_mcp.api.models import RenderStatus, new_render_id
-from nemo_mcp.errors import DownloadFolderRefused, EmptyTimeline, NemoError, RenderFailed
+from nemo_mcp.errors import (
+    DiskFull,
+    DownloadFolderRefused,
+    EmptyTimeline,
+    NemoError,
+    RenderFailed,
+    is_disk_full,
+)
 from nemo_mcp.service.store import RenderRecord
 
 if TYPE_CHECKING:
@@ -32,8 +39,13 @@ EARLY_TARGET = 90.0
 LOOPBACK_POLL = 0.75
 
 
-def download_folder(download_to: str, base: Path | None) -> Path:
-    """The existing folder an export is saved in; a relative path is taken from ``base`` (else the cwd)."""
+def download_folder(download_to: str, base: Path | None, allowed: Sequence[Path]) -> Path:
+    """The existing folder an export is saved in; a relative path is taken from ``base`` (else the cwd).
+
+    The folder must lie inside one of ``allowed`` (the download folder, the upload folders and
+    NEMO_DOWNLOAD_ROOTS) once symlinks are resolved: a prompt must not be able to drop a file
+    into ~/.config/autostart or a shell's start-up folder.
+    """
     if "\x00" in download_to:
         raise DownloadFolderRefused(
             "The download folder path contains a NUL character; pass a plain folder path."
@@ -43,12 +55,20 @@ def download_folder(download_to: str, base: Path | None) -> Path:
         folder = (base or Path.cwd()) / folder
     try:
         is_dir = folder.is_dir()
-    except OSError:  # a name too long or otherwise unusable for this filesystem
+        real = folder.resolve() if is_dir else folder
+    except (OSError, RuntimeError):  # a name too long, a symlink loop: unusable either way
         is_dir = False
     if not is_dir:
         raise DownloadFolderRefused(
             f"The download folder {str(folder)!r} does not exist or is not a folder. Create it first, or pass "
             "an existing folder."
+        )
+    roots = [Path(r).expanduser().resolve() for r in allowed]
+    if not any(real.is_relative_to(r) for r in roots):
+        shown = ", ".join(str(r) for r in roots) or "none configured"
+        raise DownloadFolderRefused(
+            f"Exports are saved only in the download folder or the upload folders ({shown}); {str(folder)!r} is "
+            "outside them. Pick one of those, or add the folder to NEMO_DOWNLOAD_ROOTS (or set NEMO_DOWNLOAD_DIR)."
         )
     return folder
 
@@ -76,6 +96,11 @@ def render_ids(mgr: SessionManager, session_id: str) -> list[str]:
 def raise_unless_completed(status: RenderStatus) -> None:
     """A finished render that did not complete becomes :class:`RenderFailed` with what to do next."""
     if status.status != "completed":
+        if is_disk_full(text=status.error or ""):
+            raise DiskFull(
+                f"The render failed because a disk is full ({status.error}). Free some space (the local engine "
+                "renders under NEMO_MCP_HOME), then export again."
+            )
         raise RenderFailed(
             f"The render {status.status}"
             + (f": {status.error}" if status.error else "")

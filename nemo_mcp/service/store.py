@@ -12,6 +12,8 @@ gives its ``-wal``/``-shm`` side files the database file's mode.
 
 from __future__ import annotations
 
+import os
+import shlex
 import sqlite3
 import time
 import uuid
@@ -113,6 +115,30 @@ def _to_epoch(value: datetime | float | None) -> float | None:
     if isinstance(value, datetime):
         return value.timestamp()
     return float(value)
+
+
+def store_fix(path: Path, exc: BaseException) -> str:
+    """How to repair a state store that failed with ``exc`` (``nemo-mcp doctor`` gives the same advice)."""
+
+    def quote(value: Path | str) -> str:
+        return f'"{value}"' if os.name == "nt" else shlex.quote(str(value))
+
+    damaged = isinstance(exc, sqlite3.Error) and "readonly" not in str(exc).lower().replace("-", "")
+    if damaged:
+        return (
+            "stop any running nemo-mcp; if this stays, move the file aside (it holds only tokens and project "
+            f"and render ids): mv {quote(path)} {quote(str(path) + '.bak')}"
+        )
+    return f"make {quote(path.parent)} writable for your user, or set NEMO_MCP_HOME to a folder that is"
+
+
+def store_problem(path: Path, exc: BaseException) -> str:
+    """A tool's answer while the state store cannot be used: what is wrong and how to fix it."""
+    what = " ".join(str(exc).split())[:160] or type(exc).__name__
+    return (
+        f"nemo-mcp cannot use its state store {path} ({type(exc).__name__}: {what}), so no tool can run. "
+        f"To fix it: {store_fix(path, exc)}; then restart the MCP server. `nemo-mcp doctor` checks it."
+    )
 
 
 class Store:

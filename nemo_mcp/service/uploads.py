@@ -8,7 +8,8 @@ refuses, in this order, and each refusal names its rule and how to allow the fil
 2. a path that is not inside an allowed folder once ``~``, ``..`` and symlinks are resolved
    (checked before existence, so the refusal reveals nothing about files outside the roots);
 3. an extension outside the accepted formats (subtitles only when ``allow_subtitles``);
-4. anything but a regular file, judged by ``fstat`` on the descriptor we opened;
+4. anything but a regular file, judged by ``fstat`` on the descriptor we opened, and a file
+   with more than one hard link (the same inode as a file that may lie outside the folders);
 5. an empty file or one over the size limit;
 6. content whose first bytes are not media of the extension's kind (a key renamed ``.mp4``).
 
@@ -35,7 +36,7 @@ from urllib.parse import unquote, urlsplit
 import platformdirs
 
 from nemo_mcp.api.addresses import ip_literal, is_public_address
-from nemo_mcp.config import is_loopback_host
+from nemo_mcp.config import is_loopback_host, names_localhost
 from nemo_mcp.errors import ACCEPTED_FORMATS, MAX_UPLOAD_BYTES, UploadRefused
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ MediaKind = Literal["video", "image", "audio", "subtitle"]
 
 ROOTS_VARIABLE = "NEMO_UPLOAD_ROOTS"
 SUBTITLE_MAX_BYTES = 10 * 1024 * 1024
+#: Files (or links) one upload call may name: the backends take at most 20 per request.
+MAX_UPLOADS_PER_CALL = 20
 _HEAD_BYTES = 64
 
 # Extension -> (kind, MIME type). Kept equal to ACCEPTED_FORMATS by a test.
@@ -109,13 +112,16 @@ def looks_like_subtitles(data: bytes, extension: str) -> bool:
     return bool((_VTT if extension == "vtt" else _SRT).match(text))
 
 
-def check_url(url: str, *, allow_loopback: bool = False) -> str:
+def check_url(url: str, *, engine_origin: str | None = None) -> str:
     """Validate a link for the URL form of upload and return it stripped.
 
     The backend fetches the link itself, so for the cloud it must be HTTPS to a public host:
     no IP literal in a private, loopback or link-local range, no ``localhost``, no single-label
-    intranet name, no credentials. ``allow_loopback`` (the local engine) also admits
-    ``http://`` and ``https://`` to loopback hosts.
+    intranet name, no credentials.
+
+    With ``engine_origin`` (the local engine's base URL) only links to that origin pass: the
+    engine works offline and fetches loopback links only, and any other loopback port or path
+    would let a prompt scan this machine's services and read their answers into a project.
     """
     text = url.strip()
     fix = "Pass a public https:// link to the media file."
@@ -133,13 +139,19 @@ def check_url(url: str, *, allow_loopback: bool = False) -> str:
         raise UploadRefused(
             f"Only https:// links can be uploaded (got {parts.scheme or 'no scheme'}://). {fix}"
         )
-    if allow_loopback and is_loopback_host(host):
+    if engine_origin is not None:
+        if _origin(text) != _origin(engine_origin):
+            raise UploadRefused(
+                "The local engine works offline and takes links only to itself, so this link was refused. "
+                "Pass the file's path in `paths` instead (it must be inside the upload folders)."
+            )
         return text
     if parts.scheme != "https":
         raise UploadRefused(f"Only https:// links can be uploaded; plain http:// is not accepted. {fix}")
     ip = ip_literal(host)
     if (
         is_loopback_host(host)
+        or names_localhost(host)
         or (ip is None and "." not in host)
         or (ip is not None and not is_public_address(ip))
     ):
@@ -148,6 +160,12 @@ def check_url(url: str, *, allow_loopback: bool = False) -> str:
             f"must not be sent to. {fix}"
         )
     return text
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").rstrip(".").lower(), parts.port or default
 
 
 class _PinnedReader(io.RawIOBase):
@@ -245,6 +263,23 @@ def _describe(path_str: str) -> str:
     return f"'{shown}'"
 
 
+def _root_paths(roots: Iterable[str | Path]) -> list[Path]:
+    """The local folders among roots an MCP client offered (``file://`` URIs or paths)."""
+    paths: list[Path] = []
+    for root in roots:
+        if isinstance(root, Path):
+            paths.append(root)
+            continue
+        parts = urlsplit(root)
+        if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+            path = unquote(parts.path)
+            if sys.platform == "win32" and re.match(r"/[A-Za-z]:", path):
+                path = path[1:]
+            if path and not has_control_chars(path):
+                paths.append(Path(path))
+    return paths
+
+
 class UploadPolicy:
     """The folders uploads may read from, the size limit, and the checks of :meth:`check`."""
 
@@ -302,29 +337,31 @@ class UploadPolicy:
         return cls([*roots, *extra_roots], max_bytes=max_bytes, allow_subtitles=allow_subtitles, cwd=here)
 
     def with_roots(self, roots: Iterable[str | Path]) -> UploadPolicy:
-        """A copy whose roots are replaced by the ones an MCP client offered (``file://`` URIs or paths).
+        """A copy narrowed to the roots an MCP client offered (``file://`` URIs or paths).
 
-        URIs with another scheme or a remote host are ignored.
+        A client may only narrow what the user configured, never widen it: an offered folder
+        inside a configured one is kept; a configured folder inside an offered one stays as
+        configured (so ``file:///`` or the home folder changes nothing); an offered folder that
+        shares nothing with the configured ones adds nothing. URIs with another scheme or a
+        remote host are ignored; when no local folder remains, the policy is returned unchanged.
         """
-        paths: list[Path] = []
-        for root in roots:
-            if isinstance(root, Path):
-                paths.append(root)
-                continue
-            parts = urlsplit(root)
-            if parts.scheme == "file" and parts.netloc in ("", "localhost"):
-                path = unquote(parts.path)
-                if sys.platform == "win32" and re.match(r"/[A-Za-z]:", path):
-                    path = path[1:]
-                if not has_control_chars(path):
-                    paths.append(Path(path))
+        offered = [p.expanduser().resolve() for p in _root_paths(roots)]
+        if not offered:  # no local folder among them: the client said nothing about files
+            return self
+        narrowed: list[Path] = []
+        for root in self.roots:
+            for path in offered:
+                if path.is_relative_to(root):
+                    narrowed.append(path)
+                elif root.is_relative_to(path):
+                    narrowed.append(root)
         return UploadPolicy(
-            paths, max_bytes=self.max_bytes, allow_subtitles=self.allow_subtitles, cwd=self.cwd
+            narrowed, max_bytes=self.max_bytes, allow_subtitles=self.allow_subtitles, cwd=self.cwd
         )
 
-    def check_url(self, url: str, *, allow_loopback: bool = False) -> str:
+    def check_url(self, url: str, *, engine_origin: str | None = None) -> str:
         """See :func:`check_url`."""
-        return check_url(url, allow_loopback=allow_loopback)
+        return check_url(url, engine_origin=engine_origin)
 
     def check(self, path_str: str) -> CheckedFile:
         """Open ``path_str`` if every rule allows it, else raise :class:`UploadRefused`."""
@@ -413,9 +450,18 @@ class UploadPolicy:
             raise UploadRefused(f"{shown} cannot be opened ({exc.strerror or exc}). {fix}") from None
         try:
             # The descriptor is the truth: what we checked by path may have been swapped meanwhile.
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
                 raise UploadRefused(
                     f"{shown} is not a regular file (a folder, pipe, device or socket). {fix}"
+                )
+            if info.st_nlink > 1:
+                # A hard link looks like a plain file inside the folder but is the same inode as a
+                # file elsewhere (a key, another user's data): no path check can tell them apart.
+                raise UploadRefused(
+                    f"{shown} is a hard link ({info.st_nlink} names for one file), which could expose a file "
+                    "from outside the upload folders, so it was refused. Copy the file into the folder "
+                    "instead of linking it."
                 )
             opened = _descriptor_path(fd)
             if opened is not None:

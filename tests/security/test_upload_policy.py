@@ -437,19 +437,46 @@ def test_default_roots_skip_a_cwd_that_would_expose_home(
         policy.check("~/.ssh/id_rsa.mp4")
 
 
-def test_client_roots_replace_the_defaults(policy: UploadPolicy, tmp_path: Path) -> None:
-    """``with_roots`` takes file:// URIs (percent-decoded), ignores other schemes and remote hosts."""
-    (tmp_path / "my media").mkdir()
-    replaced = policy.with_roots(
+def test_client_roots_only_narrow_the_configured_folders(tmp_path: Path) -> None:
+    """Offered folders inside a configured one narrow it; broader ones keep it; unrelated ones add nothing."""
+    media, other = tmp_path / "media", tmp_path / "other"
+    (media / "my course").mkdir(parents=True)
+    other.mkdir()
+    policy = UploadPolicy([media], cwd=media)
+    narrowed = policy.with_roots(
         [
-            (tmp_path / "my media").as_uri(),
+            (media / "my course").as_uri(),
+            other.as_uri(),
             "https://example.com/x",
             "file://server/share",
             "file:///bad%00dir",
         ]
     )
-    assert replaced.roots == ((tmp_path / "my media").resolve(),)
-    assert replaced.max_bytes == policy.max_bytes and replaced.cwd == policy.cwd
+    assert narrowed.roots == ((media / "my course").resolve(),)
+    assert narrowed.max_bytes == policy.max_bytes and narrowed.cwd == policy.cwd
+
+
+@pytest.mark.parametrize("offered", ["file:///", "home", "parent"])
+def test_client_root_broader_than_the_configured_folders_widens_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offered: str
+) -> None:
+    """file:///, the home folder or a parent folder leave exactly the configured folders."""
+    home = tmp_path / "home"
+    media = home / "Movies"
+    (home / ".ssh").mkdir(parents=True)
+    media.mkdir()
+    write(home / ".ssh" / "id_rsa.mp4")
+    monkeypatch.setenv("HOME", str(home))
+    uri = {"file:///": "file:///", "home": home.as_uri(), "parent": tmp_path.as_uri()}[offered]
+    policy = UploadPolicy([media], cwd=media).with_roots([uri])
+    assert policy.roots == (media.resolve(),)
+    with pytest.raises(UploadRefused, match="outside the folders"):
+        policy.check(str(home / ".ssh" / "id_rsa.mp4"))
+
+
+def test_client_roots_without_a_local_folder_keep_the_configured_ones(policy: UploadPolicy) -> None:
+    """Roots that name no local folder (remote or other schemes) say nothing about files."""
+    assert policy.with_roots(["https://example.com/x", "file://server/share"]).roots == policy.roots
 
 
 # -- links ----------------------------------------------------------------------------------------------
@@ -487,13 +514,22 @@ def test_unsafe_links_are_refused(url: str, rule: str) -> None:
     assert "Pass a public https:// link" in str(info.value)
 
 
-def test_loopback_links_only_for_the_local_engine() -> None:
-    """http:// to loopback is allowed only when the caller says it is the local engine."""
-    with pytest.raises(UploadRefused):
-        check_url("http://127.0.0.1:8000/a.mp4")
-    assert check_url("http://127.0.0.1:8000/a.mp4", allow_loopback=True) == "http://127.0.0.1:8000/a.mp4"
-    with pytest.raises(UploadRefused):
-        check_url("http://10.0.0.5/a.mp4", allow_loopback=True)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/a.mp4",  # another local service (a port scan)
+        "http://127.0.0.1:6379/",  # the same host, the wrong port
+        "http://localhost:9/a.mp4",
+        "http://10.0.0.5/a.mp4",
+        "https://cdn.example.com/a.mp4",  # the engine is offline
+    ],
+)
+def test_local_engine_takes_links_only_to_its_own_origin(url: str) -> None:
+    """With the local engine, a link is refused unless it names the engine's own scheme, host and port."""
+    engine = "http://127.0.0.1:43210"
+    with pytest.raises(UploadRefused, match="works offline"):
+        check_url(url, engine_origin=engine)
+    assert check_url(f"{engine}/files/a.mp4", engine_origin=engine) == f"{engine}/files/a.mp4"
 
 
 def test_sniffer_refuses_text_and_accepts_mpeg_frame_sync() -> None:
