@@ -59,6 +59,8 @@ def server_env(tmp: Path, clip: Path) -> dict[str, str]:
     env = {
         "NEMO_MCP_HOME": str(tmp / "home"),
         "NEMO_UPLOAD_ROOTS": str(clip.parent),
+        # export_video saves only into the download folder, the upload folders or these.
+        "NEMO_DOWNLOAD_ROOTS": str(tmp),
         "NEMO_BACKEND": "local",
         "NEMO_WAIT_BUDGET": str(BUDGET_S),
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
