@@ -51,6 +51,10 @@ class Engine:
         self.jobs: dict[str, RenderJob] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self.task_group: anyio.abc.TaskGroup | None = None
+        # Set once serving: the port it listens on and the headers that pass its gate, so a
+        # loopback upload URL pointing at the engine itself can be fetched.
+        self.own_port: int | None = None
+        self.own_headers: dict[str, str] = {}
         # None: any file this process can read may be named by a file:// URL (a token is required
         # either way); a sequence: only files inside these folders, once symlinks are resolved.
         self.file_roots: tuple[Path, ...] | None = None if file_roots is None else _resolve_roots(file_roots)

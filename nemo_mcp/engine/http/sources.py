@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,9 @@ async def _in_place(parts: urllib.parse.SplitResult, roots: tuple[Path, ...] | N
     return Incoming(filename, new_media_id(), resolved, False, size, digest)
 
 
-async def _fetch_loopback(url: str, folder: Path, max_file_bytes: int) -> Incoming:
+async def _fetch_loopback(
+    url: str, folder: Path, max_file_bytes: int, headers: Mapping[str, str]
+) -> Incoming:
     """A loopback URL's body, copied into ``folder`` under the size limit."""
     item = new_copy(folder, display_name(urllib.parse.unquote(urllib.parse.urlsplit(url).path) or "download"))
     digest = hashlib.sha256()
@@ -110,7 +112,7 @@ async def _fetch_loopback(url: str, folder: Path, max_file_bytes: int) -> Incomi
         # No redirects and no proxies: a loopback URL must not become a fetch from elsewhere.
         async with (
             httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=60.0) as client,
-            client.stream("GET", url) as response,
+            client.stream("GET", url, headers=dict(headers)) as response,
         ):
             if response.status_code != 200:
                 raise coded(
@@ -134,9 +136,17 @@ async def _fetch_loopback(url: str, folder: Path, max_file_bytes: int) -> Incomi
 
 
 async def receive_urls(
-    body: Any, folder: Path, *, roots: tuple[Path, ...] | None, max_file_bytes: int
+    body: Any,
+    folder: Path,
+    *,
+    roots: tuple[Path, ...] | None,
+    max_file_bytes: int,
+    own: tuple[int | None, Mapping[str, str]] = (None, {}),
 ) -> list[Incoming]:
-    """The files named by a ``{"urls": […]}`` body; all or none (copies are removed on a failure)."""
+    """The files named by a ``{"urls": […]}`` body; all or none (copies are removed on a failure).
+
+    ``own`` is the engine's port and gate headers: sent only with URLs that point at the engine itself.
+    """
     urls = body.get("urls") if isinstance(body, dict) else None
     if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
         raise coded(400, _URLS_EXPECTED, status=400)
@@ -149,7 +159,8 @@ async def receive_urls(
             if parts.scheme == "file":
                 incoming.append(await _in_place(parts, roots))
             elif parts.scheme in ("http", "https") and is_loopback_host(parts.hostname):
-                incoming.append(await _fetch_loopback(url.strip(), folder, max_file_bytes))
+                headers = own[1] if own[0] is not None and parts.port == own[0] else {}
+                incoming.append(await _fetch_loopback(url.strip(), folder, max_file_bytes, headers))
             else:
                 raise coded(400, _OFFLINE, status=400)
     except BaseException:

@@ -43,7 +43,13 @@ async def _receive(request: Request, engine: Engine, folder: Path) -> list[Incom
         return await receive_multipart(request.stream(), content_type, folder, max_file_bytes=limit)
     if content_type.lower().startswith("application/json"):
         body = await json_body(request, limit=MAX_URLS_BODY_BYTES)
-        return await receive_urls(body, folder, roots=engine.file_roots, max_file_bytes=limit)
+        return await receive_urls(
+            body,
+            folder,
+            roots=engine.file_roots,
+            max_file_bytes=limit,
+            own=(engine.own_port, engine.own_headers),
+        )
     raise coded(
         400,
         'Send multipart/form-data with field "files", or JSON {"urls": […], "source_type": "url"}.',
