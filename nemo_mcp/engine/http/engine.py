@@ -14,6 +14,7 @@ from starlette.requests import Request
 from nemo_mcp.dbfile import private_dir
 from nemo_mcp.engine.edit import MediaRef
 from nemo_mcp.engine.media import MediaInfo
+from nemo_mcp.engine.owners import OwnerLock
 from nemo_mcp.engine.store import EngineStore
 from nemo_mcp.errors import MAX_UPLOAD_BYTES
 
@@ -45,6 +46,8 @@ class Engine:
         self.render_dir = private_dir(self.root / "renders")
         self.work_dir = private_dir(self.root / "work")
         self.store = EngineStore(self.root)
+        # This instance's claim on its renders, for as long as the process lives (see engine.owners).
+        self.owner = OwnerLock(self.root / "owners")
         self.max_upload_bytes = max_upload_bytes
         self.heartbeat_s = heartbeat_s
         self.render_limiter = anyio.CapacityLimiter(max_renders)
