@@ -15,7 +15,8 @@ from nemo_mcp.dbfile import private_dir
 from nemo_mcp.engine.edit import MediaRef
 from nemo_mcp.engine.media import MediaInfo
 from nemo_mcp.engine.owners import OwnerLock
-from nemo_mcp.engine.store import EngineStore
+from nemo_mcp.engine.pinning import FileChanged, Pin, check_pinned
+from nemo_mcp.engine.store import EngineStore, MediaRecord
 from nemo_mcp.errors import MAX_UPLOAD_BYTES
 
 HEARTBEAT_S = 4.0
@@ -70,13 +71,30 @@ class Engine:
         return lock
 
     def media_refs(self, session_id: str) -> dict[str, MediaRef]:
-        """The session's media the editor can use, by media id (records that no longer parse are left out)."""
+        """The session's media the editor can use, by media id (records that no longer parse are left out).
+
+        Files used in place carry their pin: every read checks it first (engine.analysis, renders).
+        """
         refs: dict[str, MediaRef] = {}
         for record in self.store.list_media(session_id):
             info = media_info(record.info)
             if info is not None:
-                refs[record.media_id] = MediaRef(record.media_id, record.filename, Path(record.path), info)
+                path = Path(record.path)
+                refs[record.media_id] = MediaRef(record.media_id, record.filename, path, info, record.pin)
         return refs
+
+    def changed_media(self, session_id: str) -> list[MediaRecord]:
+        """The session's in-place files that were changed, moved or swapped since they were uploaded."""
+        changed: list[MediaRecord] = []
+        for record in self.store.list_media(session_id):
+            pin = Pin.decode(record.pin)
+            if pin is None:
+                continue  # a copy, or a record older than pinning
+            try:
+                check_pinned(Path(record.path), pin, record.filename)
+            except FileChanged:
+                changed.append(record)
+        return changed
 
 
 def engine_of(request: Request) -> Engine:

@@ -7,6 +7,7 @@ cancelled job "failed" would be untrue). Two exports run at a time; more wait as
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -31,6 +32,7 @@ from nemo_mcp.engine.http.envelopes import ApiFailure, coded, iso, json_body, re
 from nemo_mcp.engine.http.files import RENDER, base_url, file_url
 from nemo_mcp.engine.http.sessions import draft_of, list_of
 from nemo_mcp.engine.limits import too_long
+from nemo_mcp.engine.pinning import FileChanged
 from nemo_mcp.engine.store import RenderRecord
 from nemo_mcp.redact import redact
 
@@ -119,6 +121,7 @@ def _checked_draft(
     draft = posted if posted is not None else draft_of(state)
     if timeline_ms(draft) <= 0:
         raise _refused(400, "There is nothing to export yet: the timeline is empty. Upload a video first.")
+    _refuse_changed(engine, session_id, draft)
     sources = {
         ref.media_id: render_mod.SourceMedia(ref.path, ref.info)
         for ref in engine.media_refs(session_id).values()
@@ -130,6 +133,14 @@ def _checked_draft(
     if problem := too_long(plan.duration_ms):
         raise _refused(400, f"This draft cannot be exported: {problem}.")
     return draft, sources
+
+
+def _refuse_changed(engine: Engine, session_id: str, draft: dict[str, Any]) -> None:
+    """Refuse, naming the file and the fix, when the draft uses a file changed since its upload."""
+    used = json.dumps(draft)  # media ids are random tokens: finding one in the text means it is used
+    for record in engine.changed_media(session_id):
+        if record.media_id in used:
+            raise _refused(409, f"This draft cannot be exported: {FileChanged(record.filename)}.")
 
 
 async def start_render(request: Request) -> Response:
@@ -202,6 +213,11 @@ class _Export:
 
     async def _render(self, work: Path) -> None:
         self._update(status="processing", progress=1)
+        # It may have waited for a free slot: the files it reads in place must still be the checked ones.
+        for record in self.engine.changed_media(self.record.session_id):
+            if record.media_id in self.sources:
+                self._update(status="failed", error=f"{FileChanged(record.filename)}.")
+                return
 
         async def progress(fraction: float) -> None:
             self._update(progress=max(1.0, min(99.0, fraction * 100)))

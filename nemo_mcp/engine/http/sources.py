@@ -7,6 +7,8 @@ included, to a file inside one of those folders, so a token holder cannot read o
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -28,6 +30,7 @@ from nemo_mcp.engine.http.incoming import (
     new_copy,
     too_large,
 )
+from nemo_mcp.engine.pinning import FileChanged, Pin, open_nofollow
 from nemo_mcp.engine.store import new_media_id
 
 _URLS_EXPECTED = 'Send {"urls": ["file:///…" or "http://127.0.0.1/…"], "source_type": "url"}.'
@@ -67,14 +70,30 @@ def _outside_roots(filename: str) -> ApiFailure:
     )
 
 
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
+def _hash_pinned(path: Path, filename: str) -> tuple[str, int, Pin]:
+    """The digest, size and identity of the regular file at ``path`` (no symlink followed).
+
+    The identity is taken before reading and compared after, so a file being rewritten while
+    it is hashed is refused rather than pinned half-way.
+    """
+    try:
+        fd = open_nofollow(path)
+    except OSError:
+        raise coded(4001, f"{filename}: no such file, or not a regular file that can be read.") from None
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise coded(4001, f"{filename}: not a regular file.")
+        os.set_blocking(fd, True)
+        digest = hashlib.sha256()
+        size = 0
         while chunk := handle.read(FLUSH_BYTES):
             digest.update(chunk)
             size += len(chunk)
-    return digest.hexdigest(), size
+        pin = Pin.of(st)
+        if Pin.of(os.fstat(fd)) != pin or size != pin.size:
+            raise coded(4001, str(FileChanged(filename)) + ".")
+    return digest.hexdigest(), size, pin
 
 
 async def _in_place(parts: urllib.parse.SplitResult, roots: tuple[Path, ...] | None) -> Incoming:
@@ -97,9 +116,10 @@ async def _in_place(parts: urllib.parse.SplitResult, roots: tuple[Path, ...] | N
         raise coded(4001, f"{filename}: no such file, or not a regular file that can be read.")
     if roots is not None and not inside_roots(resolved, roots):
         raise _outside_roots(filename)  # a symlink that appeared since the first check
-    # Referenced in place: a long lecture is not copied, only read when edited or rendered.
-    digest, size = await anyio.to_thread.run_sync(_hash_file, resolved)
-    return Incoming(filename, new_media_id(), resolved, False, size, digest)
+    # Referenced in place: a long lecture is not copied, only read when edited or rendered, and
+    # then only if it is still this very file (see engine.pinning).
+    digest, size, pin = await anyio.to_thread.run_sync(_hash_pinned, resolved, filename)
+    return Incoming(filename, new_media_id(), resolved, False, size, digest, pin.encode())
 
 
 async def _fetch_loopback(
