@@ -106,6 +106,19 @@ class Api:
         body: dict[str, Any] = r.json()
         return body
 
+    async def upload_in_place(self, sid: str, path: Path) -> dict[str, Any]:
+        """Upload ``path`` by its file:// URL; returns the one file entry, which must be used in place."""
+        r = await self.http.post(
+            f"/api/upload-video/nemo_agent/me/{sid}",
+            json={"urls": [path.as_uri()], "source_type": "url"},
+            headers=self.auth,
+        )
+        body = r.json()
+        assert body["code"] == 0, body
+        (entry,) = body["data"]["files"]
+        assert entry["in_place"] is True
+        return dict(entry)
+
     async def edit(self, sid: str, text: str) -> Stream:
         body = {
             "app_name": "nemo_agent",
@@ -249,15 +262,7 @@ async def test_stream_sends_heartbeats(api: Api, gap_video: Path) -> None:
 async def test_file_url_is_referenced_in_place(api: Api, gap_video: Path) -> None:
     """A file:// URL is used where it is: nothing is copied, and its cdn_url serves the same bytes."""
     sid = await api.new_session()
-    r = await api.http.post(
-        f"/api/upload-video/nemo_agent/me/{sid}",
-        json={"urls": [gap_video.as_uri()], "source_type": "url"},
-        headers=api.auth,
-    )
-    body = r.json()
-    assert body["code"] == 0, body
-    (entry,) = body["data"]["files"]
-    assert entry["in_place"] is True
+    entry = await api.upload_in_place(sid, gap_video)
     media_dir = api.home / "local" / "media" / sid
     assert not media_dir.exists() or not any(media_dir.iterdir())
     served = await api.http.get(entry["cdn_url"])

@@ -18,16 +18,7 @@ SECRET = b"-----BEGIN OPENSSH PRIVATE KEY-----\nnot-for-anyone\n"
 
 async def _upload_in_place(api: Api, path: Path) -> tuple[str, dict[str, Any]]:
     sid = await api.new_session()
-    r = await api.http.post(
-        f"/api/upload-video/nemo_agent/me/{sid}",
-        json={"urls": [path.as_uri()], "source_type": "url"},
-        headers=api.auth,
-    )
-    body = r.json()
-    assert body["code"] == 0, body
-    (entry,) = body["data"]["files"]
-    assert entry["in_place"] is True
-    return sid, entry
+    return sid, await api.upload_in_place(sid, path)
 
 
 def _swap_for_symlink(path: Path, target: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nemo_mcp.engine.http import ENGINE_KEY_HEADER
+from tests.security.engine_procs import free_port, stop
 
 # Another process on the same machine: a plain Python child with urllib, nothing of ours loaded.
 CALLER = r"""
@@ -41,18 +41,10 @@ def _call(url: str, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
     return answer["status"], json.loads(answer["body"])
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def local_backend(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
     """`nemo-mcp local-backend` in its own process, with a key it printed itself."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "NEMO_MCP_HOME": str(tmp_path / "home"), "NEMO_UPLOAD_ROOTS": str(tmp_path)}
     env.pop("NEMO_ENGINE_KEY", None)
     proc = subprocess.Popen(
@@ -80,14 +72,7 @@ def local_backend(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[s
                 time.sleep(0.2)
         yield url, key, proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
+        stop(proc)
 
 
 def test_token_is_minted_only_for_a_caller_with_the_key(local_backend: tuple[str, str, object]) -> None:

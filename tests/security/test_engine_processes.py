@@ -4,8 +4,6 @@ leaves the first one's exports alone while sweeping what dead ones left behind."
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +18,7 @@ import pytest
 
 from nemo_mcp.engine.http import ENGINE_KEY_HEADER, new_engine_key
 from tests.engine.helpers import ffmpeg
+from tests.security.engine_procs import free_port, stop
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="parent-death signals are Linux's")
 
@@ -37,15 +36,9 @@ class Server:
         return r.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def local_backend(home: Path, roots: Path) -> Iterator[Server]:
-    port, key = _free_port(), new_engine_key()
+    port, key = free_port(), new_engine_key()
     env = {**os.environ, "NEMO_MCP_HOME": str(home), "NEMO_UPLOAD_ROOTS": str(roots), "NEMO_ENGINE_KEY": key}
     proc = subprocess.Popen(
         [sys.executable, "-m", "nemo_mcp", "local-backend", "--port", str(port)],
@@ -66,13 +59,7 @@ def local_backend(home: Path, roots: Path) -> Iterator[Server]:
         yield Server(proc, http, r.json()["data"]["token"])
     finally:
         http.close()
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
 
 
 @pytest.fixture
