@@ -43,7 +43,7 @@ from nemo_mcp.api.client import PathSource
 from nemo_mcp.config import Settings
 from nemo_mcp.engine import render as render_mod
 from nemo_mcp.engine.ffmpeg import find_ffmpeg
-from nemo_mcp.engine.http import bind_socket, create_app, running, url_of
+from nemo_mcp.engine.http import ENGINE_KEY_HEADER, bind_socket, create_app, new_engine_key, running, url_of
 from nemo_mcp.engine.media import probe
 from nemo_mcp.service import SessionManager
 
@@ -93,9 +93,14 @@ async def interpret(
     """Upload to the engine and send the edit; return the draft and {media id: SourceMedia}."""
     app = create_app(home)
     sock = bind_socket("127.0.0.1", 0)
-    async with running(app, sock, embedded=True):
+    key = new_engine_key()
+    async with running(app, sock, embedded=True, key=key):
         url = url_of(sock)
-        mgr = SessionManager(Settings(backend="local", api_base=url, home=home / "client"), api_base=url)
+        mgr = SessionManager(
+            Settings(backend="local", api_base=url, home=home / "client"),
+            api_base=url,
+            engine_headers={ENGINE_KEY_HEADER: key},
+        )
         sid, _ = await mgr.upload_files([PathSource(clip), PathSource(music)], None)
         started = time.perf_counter()
         async with mgr.stream_edit(instruction, sid) as (sid, events):

@@ -16,7 +16,7 @@ import logging
 import mimetypes
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -332,6 +332,7 @@ class NemoClient:
         clock: Callable[[], float] = time.monotonic,
         max_attempts: int = 4,
         resolve: Callable[[str, int], Awaitable[list[str]]] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.profile = profile
@@ -346,6 +347,8 @@ class NemoClient:
         self.resolve = resolve
         self._timeout = timeout
         self._transport = transport
+        # Sent on every request to the API origin (the local engine's key); never logged.
+        self._extra_headers = dict(extra_headers or {})
         self._client: httpx.AsyncClient | None = None
 
     @property
@@ -368,7 +371,7 @@ class NemoClient:
             ),
             follow_redirects=False,
             transport=transport,
-            headers={"User-Agent": f"nemo-mcp/{__version__}"},
+            headers={**self._extra_headers, "User-Agent": f"nemo-mcp/{__version__}"},
         )
 
     async def aclose(self) -> None:

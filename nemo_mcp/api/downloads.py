@@ -47,7 +47,7 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 ProgressCallback = Callable[[int, int | None], Awaitable[None]]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-nemo-engine-key")
 _PROGRESS_STEP = 1024 * 1024
 _WINDOWS_RESERVED = {
     "CON",

@@ -469,8 +469,8 @@ async def _probe_local(settings: Settings) -> str:
     from nemo_mcp.service import SessionManager
 
     with anyio.fail_after(LOCAL_TIMEOUT_S):
-        async with running_backend(settings.home) as api_base:
-            manager = SessionManager(settings, api_base=api_base)
+        async with running_backend(settings.home) as engine:
+            manager = SessionManager(settings, api_base=engine.url, engine_headers=engine.headers)
             try:
                 credits = await manager.credits()
             finally:

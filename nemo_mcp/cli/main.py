@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"nemo-mcp {__version__}")
     _settings_flags(p, None)
     _serving_flags(p, None)
-    p.set_defaults(out=None)
+    p.set_defaults(out=None, engine_key=None)
     commands = p.add_subparsers(dest="command", metavar="command", title="commands")
     # Flags given after the command land here; SUPPRESS keeps the ones not given from hiding
     # the same flags given before the command.
@@ -117,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
         if name == "local-backend":
             _home_and_debug(c, sub)
             _address_flags(c, sub, port_help="port (default 8766)")
+            c.add_argument(
+                "--engine-key",
+                default=sub,
+                help="the key clients must send (NEMO_ENGINE_KEY is safer than a flag); default: random",
+            )
             continue
         _settings_flags(c, sub)
         if name == "demo":
@@ -175,12 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in (None, "serve"):
             return _serve(settings)
         if args.command == "local-backend":
-            from nemo_mcp.engine.http import run_forever
-            from nemo_mcp.service.uploads import UploadPolicy
-
-            roots = UploadPolicy.default(settings.upload_roots, allow_subtitles=True).roots
-            run_forever(settings.home, args.host or "127.0.0.1", args.port or 8766, file_roots=roots)
-            return 0
+            return _local_backend(args, settings)
         if args.command == "doctor":
             from nemo_mcp.cli.doctor import run_doctor
 
@@ -195,6 +195,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def _local_backend(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the engine alone; it answers only callers that send its key, which is printed or given."""
+    import os
+
+    from nemo_mcp.engine.http import ENGINE_KEY_HEADER, key_problem, new_engine_key, run_forever
+    from nemo_mcp.redact import SECRETS
+    from nemo_mcp.service.uploads import UploadPolicy
+
+    key = args.engine_key or os.environ.get("NEMO_ENGINE_KEY", "").strip()
+    if key:
+        problem = key_problem(key)
+        if problem:
+            print(f"nemo-mcp: {problem}; leave it unset to get a random one.", file=sys.stderr)
+            return 2
+    else:
+        key = new_engine_key()
+        # Printed once, on stderr, for the person who started it; never written to a log or a file.
+        print(
+            f"nemo-mcp local-backend: clients must send the header {ENGINE_KEY_HEADER}: {key}\n"
+            "  (set NEMO_ENGINE_KEY before starting to choose the key yourself)",
+            file=sys.stderr,
+            flush=True,
+        )
+    SECRETS.add(key)
+    roots = UploadPolicy.default(settings.upload_roots, allow_subtitles=True).roots
+    run_forever(settings.home, args.host or "127.0.0.1", args.port or 8766, file_roots=roots, key=key)
+    return 0
 
 
 def _serve(settings: Settings) -> int:

@@ -8,15 +8,29 @@ Subtitle files are small and read each time; transcripts are made each time they
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 
 from nemo_mcp.draft import Interval, TimedText
 from nemo_mcp.engine import media as media_mod
 from nemo_mcp.engine.edit import MediaRef
+from nemo_mcp.engine.pinning import FileChanged, Pin, check_pinned
 
 ANALYSES_KEY = "video_analyses"
+
+
+async def _readable(media: MediaRef) -> Path:
+    """``media``'s path, once a file used in place is checked to be the one uploaded (else a MediaError)."""
+    pin = Pin.decode(media.pin)
+    if pin is not None:
+        try:
+            await anyio.to_thread.run_sync(check_pinned, media.path, pin, media.filename)
+        except FileChanged as exc:
+            raise media_mod.MediaError(str(exc)) from None
+    return media.path
 
 
 class SessionAnalyzer:
@@ -48,7 +62,7 @@ class SessionAnalyzer:
         cached = self._cached(media.media_id, "silences", params)
         if cached is None:
             found = await media_mod.detect_silences(
-                media.path, noise_db=noise_db, min_silence_ms=min_silence_ms
+                await _readable(media), noise_db=noise_db, min_silence_ms=min_silence_ms
             )
             cached = [[a, b] for a, b in found]
             self._keep(media.media_id, "silences", params, cached)
@@ -58,19 +72,22 @@ class SessionAnalyzer:
         """The times of ``media``'s scene changes, in source milliseconds."""
         cached = self._cached(media.media_id, "scenes", {})
         if cached is None:
-            cached = await media_mod.detect_scenes(media.path)
+            cached = await media_mod.detect_scenes(await _readable(media))
             self._keep(media.media_id, "scenes", {}, cached)
         return [int(t) for t in cached]
 
     async def subtitles(self, media: MediaRef) -> list[TimedText]:
         """The cues of a subtitle file, in whichever encoding the media package reads."""
-        data = await anyio.Path(media.path).read_bytes()
+        data = await anyio.Path(await _readable(media)).read_bytes()
         text = media_mod.read_subtitle_text(data)
         return [TimedText(c.start_ms, c.end_ms, c.text) for c in media_mod.parse_subtitles(text)]
 
     async def transcribe(self, media: MediaRef) -> list[TimedText]:
         """What is said in ``media``, as timed text."""
-        return [TimedText(c.start_ms, c.end_ms, c.text) for c in await media_mod.transcribe(media.path)]
+        return [
+            TimedText(c.start_ms, c.end_ms, c.text)
+            for c in await media_mod.transcribe(await _readable(media))
+        ]
 
     def can_transcribe(self) -> bool:
         """Whether speech recognition is installed."""

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -189,10 +190,30 @@ async def run_ffmpeg(
     return result
 
 
+# Linux: ffmpeg is started through this few-line shim, which asks the kernel to SIGKILL it
+# when the thread that started it dies (PR_SET_PDEATHSIG survives exec), then becomes
+# ffmpeg. So a server killed with SIGKILL, which can run no clean-up of its own, still
+# takes its ffmpeg with it. If the parent is already gone by then, it exits at once.
+_PDEATHSIG_SHIM = (
+    "import ctypes,os,signal,sys\n"
+    "ctypes.CDLL(None,use_errno=True).prctl(1,signal.SIGKILL,0,0,0)\n"
+    "if os.getppid()!=int(sys.argv[1]):os._exit(137)\n"
+    "try:os.execv(sys.argv[2],sys.argv[2:])\n"
+    "except OSError as e:sys.stderr.write(f'cannot start ffmpeg: {e.strerror}\\n');os._exit(127)\n"
+)
+
+
+def tied_to_parent(argv: Sequence[str]) -> list[str]:
+    """``argv`` made to die with this process where the OS allows it (Linux); unchanged elsewhere."""
+    if sys.platform != "linux" or not sys.executable:
+        return list(argv)
+    return [sys.executable, "-I", "-S", "-c", _PDEATHSIG_SHIM, str(os.getpid()), *argv]
+
+
 async def _start(argv: list[str], *, wants_stdout: bool, cwd: Path | None) -> anyio.abc.Process:
     try:
         return await anyio.open_process(
-            argv,
+            tied_to_parent(argv),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if wants_stdout else subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -18,7 +18,7 @@ import json
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,11 @@ CREATE TABLE IF NOT EXISTS renders (
 );
 CREATE INDEX IF NOT EXISTS renders_by_session ON renders (session_id, created);
 """
+# Columns added after version 1 shipped: (table, column, definition), added when missing.
+_ADDED_COLUMNS = (
+    ("renders", "owner", "TEXT NOT NULL DEFAULT ''"),
+    ("media", "pin", "TEXT NOT NULL DEFAULT ''"),
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,8 @@ class MediaRecord:
     hash: str
     file_key: str
     created: float
+    #: For a file used in place: its identity when checked (see ``engine.pinning``); "" for copies.
+    pin: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,8 @@ class RenderRecord:
     error: str | None
     created: float
     completed: float | None
+    #: The engine instance running it (see ``engine.owners``).
+    owner: str = ""
 
 
 def token_digest(token: str) -> str:
@@ -182,6 +191,10 @@ class EngineStore:
             # executescript() would commit our transaction first, so run the statements one by one.
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
+            for table, column, definition in _ADDED_COLUMNS:
+                present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -282,7 +295,7 @@ class EngineStore:
             for r in records:
                 db.execute(
                     "INSERT INTO media(media_id, session_id, filename, path, copied, kind, info, size, hash, "
-                    "file_key, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "file_key, created, pin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         r.media_id,
                         r.session_id,
@@ -295,6 +308,7 @@ class EngineStore:
                         r.hash,
                         r.file_key,
                         r.created,
+                        r.pin,
                     ),
                 )
 
@@ -311,16 +325,30 @@ class EngineStore:
 
     # -- renders ----------------------------------------------------------------------------
 
-    def create_render(self, render_id: str, session_id: str, user_id: str) -> RenderRecord:
+    def create_render(
+        self, render_id: str, session_id: str, user_id: str, *, owner: str = ""
+    ) -> RenderRecord:
         now = self._clock()
         record = RenderRecord(
-            render_id, session_id, user_id, "pending", 0.0, None, new_key(), None, None, None, now, None
+            render_id,
+            session_id,
+            user_id,
+            "pending",
+            0.0,
+            None,
+            new_key(),
+            None,
+            None,
+            None,
+            now,
+            None,
+            owner,
         )
         with self._tx() as db:
             db.execute(
-                "INSERT INTO renders(render_id, session_id, user_id, status, progress, file_key, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (render_id, session_id, user_id, record.status, 0.0, record.file_key, now),
+                "INSERT INTO renders(render_id, session_id, user_id, status, progress, file_key, created, owner) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (render_id, session_id, user_id, record.status, 0.0, record.file_key, now, owner),
             )
         return record
 
@@ -364,15 +392,30 @@ class EngineStore:
         row = self._one("SELECT * FROM renders WHERE file_key = ?", (file_key,))
         return None if row is None else _render(row)
 
-    def fail_unfinished_renders(self, reason: str) -> int:
-        """Mark renders left pending or processing by a previous run as failed (their ffmpeg is gone)."""
+    def fail_unfinished_renders(self, reason: str, *, live_owners: Collection[str] = ()) -> int:
+        """Mark renders left pending or processing by engines no longer running as failed.
+
+        Renders owned by an instance in ``live_owners`` are left alone: another server on this
+        home is still running them.
+        """
+        owners = sorted(live_owners)
+        marks = ", ".join("?" for _ in owners)
+        keep = f" AND owner NOT IN ({marks})" if owners else ""
         with self._tx() as db:
             cursor = db.execute(
                 "UPDATE renders SET status = 'failed', error = ?, completed = ? "
-                "WHERE status IN ('pending', 'processing')",
-                (reason, self._clock()),
+                f"WHERE status IN ('pending', 'processing'){keep}",
+                (reason, self._clock(), *owners),
             )
             return cursor.rowcount
+
+    def unfinished_render_ids(self) -> set[str]:
+        """Renders still pending or processing (after a sweep: those some live engine is running)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT render_id FROM renders WHERE status IN ('pending', 'processing')"
+            ).fetchall()
+        return {row["render_id"] for row in rows}
 
 
 def _media(row: sqlite3.Row) -> MediaRecord:
@@ -389,6 +432,7 @@ def _media(row: sqlite3.Row) -> MediaRecord:
         hash=row["hash"],
         file_key=row["file_key"],
         created=row["created"],
+        pin=row["pin"],
     )
 
 
@@ -406,4 +450,5 @@ def _render(row: sqlite3.Row) -> RenderRecord:
         error=row["error"],
         created=row["created"],
         completed=row["completed"],
+        owner=row["owner"],
     )

@@ -44,18 +44,20 @@ def build_server(
                 settings.upload_roots, allow_subtitles=settings.backend == "local"
             )
             api_base = settings.api_base
+            engine_headers: dict[str, str] = {}
             if settings.backend == "local":
                 from nemo_mcp.engine.http import running_backend
 
                 # The engine reads file:// uploads only inside the same folders this server may.
-                api_base = await stack.enter_async_context(
+                endpoint = await stack.enter_async_context(
                     running_backend(settings.home, file_roots=upload_policy.roots)
                 )
+                api_base, engine_headers = endpoint.url, endpoint.headers
             try:
                 manager = (
                     manager_factory(api_base)
                     if manager_factory
-                    else SessionManager(settings, api_base=api_base)
+                    else SessionManager(settings, api_base=api_base, engine_headers=engine_headers)
                 )
             except (NemoError, sqlite3.Error, OSError) as exc:
                 # A damaged or read-only state store must not kill the server before it answers

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -65,8 +65,11 @@ class SessionManager:
         transport: Any = None,
         sleep: Sleep = anyio.sleep,
         clock: Callable[[], float] = time.time,
+        engine_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
+        # The embedded engine's key travels in these headers; the manager only passes them on.
+        self._engine_headers = dict(engine_headers or {})
         self.api_base = (api_base or settings.api_base).rstrip("/")
         self.backend = backend_key(settings, self.api_base)
         self.store = store or Store(settings.store_path)
@@ -105,6 +108,7 @@ class SessionManager:
                 ),
                 transport=self._transport,
                 sleep=self.sleep,
+                extra_headers=self._engine_headers,
             )
         return self._client
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import stat
@@ -19,7 +20,14 @@ from nemo_mcp.api.adk import StateDelta, Text, ToolCall, ToolResult
 from nemo_mcp.api.client import NemoClient, PathSource
 from nemo_mcp.config import SKILLS
 from nemo_mcp.draft import ops
-from nemo_mcp.engine.http import bind_socket, engine_frames, running_backend, serve
+from nemo_mcp.engine.http import (
+    ENGINE_KEY_HEADER,
+    bind_socket,
+    engine_frames,
+    new_engine_key,
+    running_backend,
+    serve,
+)
 from nemo_mcp.engine.media import probe
 from nemo_mcp.errors import ConfigError
 
@@ -98,6 +106,19 @@ class Api:
         body: dict[str, Any] = r.json()
         return body
 
+    async def upload_in_place(self, sid: str, path: Path) -> dict[str, Any]:
+        """Upload ``path`` by its file:// URL; returns the one file entry, which must be used in place."""
+        r = await self.http.post(
+            f"/api/upload-video/nemo_agent/me/{sid}",
+            json={"urls": [path.as_uri()], "source_type": "url"},
+            headers=self.auth,
+        )
+        body = r.json()
+        assert body["code"] == 0, body
+        (entry,) = body["data"]["files"]
+        assert entry["in_place"] is True
+        return dict(entry)
+
     async def edit(self, sid: str, text: str) -> Stream:
         body = {
             "app_name": "nemo_agent",
@@ -141,8 +162,11 @@ class Api:
 
 @contextlib.asynccontextmanager
 async def engine(home: Path, **options: Any) -> AsyncIterator[Api]:
-    async with running_backend(home, **options) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
-        api = Api(http, url, home)
+    async with (
+        running_backend(home, **options) as endpoint,
+        httpx.AsyncClient(base_url=endpoint.url, headers=endpoint.headers, timeout=60) as http,
+    ):
+        api = Api(http, endpoint.url, home)
         r = await http.post("/api/auth/anonymous-token", headers={"X-Client-Id": "test-client"})
         api.token = r.json()["data"]["token"]
         yield api
@@ -238,15 +262,7 @@ async def test_stream_sends_heartbeats(api: Api, gap_video: Path) -> None:
 async def test_file_url_is_referenced_in_place(api: Api, gap_video: Path) -> None:
     """A file:// URL is used where it is: nothing is copied, and its cdn_url serves the same bytes."""
     sid = await api.new_session()
-    r = await api.http.post(
-        f"/api/upload-video/nemo_agent/me/{sid}",
-        json={"urls": [gap_video.as_uri()], "source_type": "url"},
-        headers=api.auth,
-    )
-    body = r.json()
-    assert body["code"] == 0, body
-    (entry,) = body["data"]["files"]
-    assert entry["in_place"] is True
+    entry = await api.upload_in_place(sid, gap_video)
     media_dir = api.home / "local" / "media" / sid
     assert not media_dir.exists() or not any(media_dir.iterdir())
     served = await api.http.get(entry["cdn_url"])
@@ -510,8 +526,13 @@ async def test_credits_are_unlimited_and_say_so(api: Api) -> None:
 @pytest.mark.anyio
 async def test_nemo_client_works_against_the_engine(tmp_path: Path, gap_video: Path) -> None:
     """The cloud client talks to the engine unchanged: token, session, upload, edit stream, state, render."""
-    async with running_backend(tmp_path / "home") as url:
-        client = NemoClient(base_url=url, profile=SKILLS["video-making-ai"], client_id="c-1")
+    async with running_backend(tmp_path / "home") as endpoint:
+        client = NemoClient(
+            base_url=endpoint.url,
+            profile=SKILLS["video-making-ai"],
+            client_id="c-1",
+            extra_headers=endpoint.headers,
+        )
         async with client:
             grant = await client.acquire_token()
             session = await client.create_session(grant.token)
@@ -560,7 +581,10 @@ async def test_store_is_private_and_survives_restart(tmp_path: Path) -> None:
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     assert stat.S_IMODE((home / "local").stat().st_mode) == 0o700
     assert token.encode() not in db.read_bytes()
-    async with running_backend(home) as url, httpx.AsyncClient(base_url=url) as http:
+    async with (
+        running_backend(home) as endpoint,
+        httpx.AsyncClient(base_url=endpoint.url, headers=endpoint.headers) as http,
+    ):
         r = await http.get(
             f"/api/state/nemo_agent/me/{sid}/latest", headers={"Authorization": f"Bearer {token}"}
         )
@@ -628,9 +652,10 @@ def test_error_frames_match_adk_2() -> None:
 @pytest.mark.anyio
 async def test_serve_reports_its_url_and_stops_when_cancelled(tmp_path: Path) -> None:
     """serve() hands back its base URL once listening and shuts down cleanly on cancellation."""
+    key = new_engine_key()
     async with anyio.create_task_group() as tg:
-        url = await tg.start(serve, tmp_path / "home")
-        async with httpx.AsyncClient(base_url=url) as http:
+        url = await tg.start(functools.partial(serve, tmp_path / "home", key=key))
+        async with httpx.AsyncClient(base_url=url, headers={ENGINE_KEY_HEADER: key}) as http:
             r = await http.post("/api/auth/anonymous-token", headers={"X-Client-Id": "x"})
             assert r.json()["code"] == 0
         tg.cancel_scope.cancel()

@@ -40,8 +40,8 @@ class Engine:
 @asynccontextmanager
 async def engine(home: Path, roots: list[Path] | None) -> AsyncIterator[Engine]:
     async with (
-        running_backend(home, file_roots=roots) as url,
-        httpx.AsyncClient(base_url=url, timeout=60) as http,
+        running_backend(home, file_roots=roots) as endpoint,
+        httpx.AsyncClient(base_url=endpoint.url, headers=endpoint.headers, timeout=60) as http,
     ):
         r = await http.post("/api/auth/anonymous-token", headers={"X-Client-Id": "roots-test"})
         token = r.json()["data"]["token"]

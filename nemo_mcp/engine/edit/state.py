@@ -36,6 +36,8 @@ class MediaRef:
     filename: str
     path: Path
     info: MediaInfo
+    #: For a file used in place, its identity when uploaded (``engine.pinning``); checked before each read.
+    pin: str = ""
 
     @property
     def kind(self) -> str:

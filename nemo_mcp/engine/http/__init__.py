@@ -13,17 +13,22 @@ status and one reading only the code reach the same conclusion.
 
 Modules: ``app`` (routes), ``engine`` (what one app owns), ``envelopes``, ``auth``,
 ``sessions``, ``uploads`` (with ``incoming``, ``multipart``, ``sources``), ``files``,
-``edits`` (with ``adk`` and ``stream``), ``renders`` and ``serve`` (uvicorn).
+``edits`` (with ``adk`` and ``stream``), ``renders``, ``gate`` (who may call) and ``serve`` (uvicorn).
 """
 
 from nemo_mcp.engine.http.adk import engine_frames
 from nemo_mcp.engine.http.app import create_app
+from nemo_mcp.engine.http.gate import ENGINE_KEY_HEADER, EngineEndpoint, key_problem, new_engine_key
 from nemo_mcp.engine.http.serve import bind_socket, run_forever, running, running_backend, serve, url_of
 
 __all__ = [
+    "ENGINE_KEY_HEADER",
+    "EngineEndpoint",
     "bind_socket",
     "create_app",
     "engine_frames",
+    "key_problem",
+    "new_engine_key",
     "run_forever",
     "running",
     "running_backend",

@@ -21,6 +21,7 @@ from nemo_mcp.engine.http.files import serve_media, serve_render
 from nemo_mcp.engine.http.renders import cancel_render, render_status, start_render
 from nemo_mcp.engine.http.sessions import create_session, credits, session_state
 from nemo_mcp.engine.http.uploads import upload
+from nemo_mcp.engine.owners import live_owners, sweep_leftovers
 from nemo_mcp.errors import MAX_UPLOAD_BYTES
 
 logger = logging.getLogger(__name__)
@@ -40,16 +41,30 @@ ROUTES = [
 ]
 
 
+def _sweep(engine: Engine) -> None:
+    """Fail the exports of engines that are gone and remove their partial files and work folders.
+
+    Another server on the same home may be running its own exports right now: those are left alone.
+    """
+    live = live_owners(engine.owner.folder, engine.owner)
+    stale = engine.store.fail_unfinished_renders(
+        "The local engine was restarted during this export; export again.", live_owners=live
+    )
+    removed = sweep_leftovers(engine.render_dir, engine.work_dir, engine.store.unfinished_render_ids())
+    if stale or removed:
+        logger.info(
+            "local engine: %d unfinished export(s) from an earlier run marked failed, %d leftover(s) removed",
+            stale,
+            removed,
+        )
+
+
 def _lifespan(engine: Engine) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    """Marks exports an earlier run left unfinished, runs export jobs, and closes the store at the end."""
+    """Sweeps what engines that are gone left behind, runs export jobs, and closes the store at the end."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        stale = engine.store.fail_unfinished_renders(
-            "The local engine was restarted during this export; export again."
-        )
-        if stale:
-            logger.info("local engine: %d unfinished export(s) from an earlier run marked failed", stale)
+        _sweep(engine)
         async with anyio.create_task_group() as tg:
             engine.task_group = tg
             try:
@@ -58,6 +73,7 @@ def _lifespan(engine: Engine) -> Callable[[Starlette], contextlib.AbstractAsyncC
                 engine.task_group = None
                 tg.cancel_scope.cancel()
         engine.store.close()
+        engine.owner.release()
 
     return lifespan
 

@@ -14,7 +14,9 @@ from starlette.requests import Request
 from nemo_mcp.dbfile import private_dir
 from nemo_mcp.engine.edit import MediaRef
 from nemo_mcp.engine.media import MediaInfo
-from nemo_mcp.engine.store import EngineStore
+from nemo_mcp.engine.owners import OwnerLock
+from nemo_mcp.engine.pinning import FileChanged, Pin, check_pinned
+from nemo_mcp.engine.store import EngineStore, MediaRecord
 from nemo_mcp.errors import MAX_UPLOAD_BYTES
 
 HEARTBEAT_S = 4.0
@@ -45,12 +47,18 @@ class Engine:
         self.render_dir = private_dir(self.root / "renders")
         self.work_dir = private_dir(self.root / "work")
         self.store = EngineStore(self.root)
+        # This instance's claim on its renders, for as long as the process lives (see engine.owners).
+        self.owner = OwnerLock(self.root / "owners")
         self.max_upload_bytes = max_upload_bytes
         self.heartbeat_s = heartbeat_s
         self.render_limiter = anyio.CapacityLimiter(max_renders)
         self.jobs: dict[str, RenderJob] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self.task_group: anyio.abc.TaskGroup | None = None
+        # Set once serving: the port it listens on and the headers that pass its gate, so a
+        # loopback upload URL pointing at the engine itself can be fetched.
+        self.own_port: int | None = None
+        self.own_headers: dict[str, str] = {}
         # None: any file this process can read may be named by a file:// URL (a token is required
         # either way); a sequence: only files inside these folders, once symlinks are resolved.
         self.file_roots: tuple[Path, ...] | None = None if file_roots is None else _resolve_roots(file_roots)
@@ -63,13 +71,30 @@ class Engine:
         return lock
 
     def media_refs(self, session_id: str) -> dict[str, MediaRef]:
-        """The session's media the editor can use, by media id (records that no longer parse are left out)."""
+        """The session's media the editor can use, by media id (records that no longer parse are left out).
+
+        Files used in place carry their pin: every read checks it first (engine.analysis, renders).
+        """
         refs: dict[str, MediaRef] = {}
         for record in self.store.list_media(session_id):
             info = media_info(record.info)
             if info is not None:
-                refs[record.media_id] = MediaRef(record.media_id, record.filename, Path(record.path), info)
+                path = Path(record.path)
+                refs[record.media_id] = MediaRef(record.media_id, record.filename, path, info, record.pin)
         return refs
+
+    def changed_media(self, session_id: str) -> list[MediaRecord]:
+        """The session's in-place files that were changed, moved or swapped since they were uploaded."""
+        changed: list[MediaRecord] = []
+        for record in self.store.list_media(session_id):
+            pin = Pin.decode(record.pin)
+            if pin is None:
+                continue  # a copy, or a record older than pinning
+            try:
+                check_pinned(Path(record.path), pin, record.filename)
+            except FileChanged:
+                changed.append(record)
+        return changed
 
 
 def engine_of(request: Request) -> Engine:

@@ -6,16 +6,22 @@ so these URLs work without the token.
 
 from __future__ import annotations
 
+import os
 import urllib.parse
+from pathlib import Path
 
 import anyio
+import anyio.to_thread
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from nemo_mcp.engine.http.engine import engine_of
+from nemo_mcp.engine.pinning import FileChanged, Pin, open_pinned
 
 MEDIA = "m"
 RENDER = "r"
+_HAS_PROC_FD = os.path.isdir("/proc/self/fd")
 
 
 def base_url(request: Request) -> str:
@@ -33,11 +39,26 @@ def _not_found() -> Response:
 
 
 async def serve_media(request: Request) -> Response:
-    """An uploaded or referenced file, shown inline."""
+    """An uploaded or referenced file, shown inline; a file used in place only if it is still the one checked."""
     record = engine_of(request).store.media_by_key(request.path_params["key"])
     if record is None or not await anyio.Path(record.path).is_file():
         return _not_found()
-    return FileResponse(record.path, filename=record.filename, content_disposition_type="inline")
+    pin = Pin.decode(record.pin)
+    if pin is None:  # a copy in the engine's own folder
+        return FileResponse(record.path, filename=record.filename, content_disposition_type="inline")
+    try:
+        fd = await anyio.to_thread.run_sync(open_pinned, Path(record.path), pin, record.filename)
+    except FileChanged as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    # Served through the descriptor just checked, so nothing swapped in afterwards can be read;
+    # where the system has no /proc, by path right after the check.
+    served = f"/proc/self/fd/{fd}" if _HAS_PROC_FD else record.path
+    return FileResponse(
+        served,
+        filename=record.filename,
+        content_disposition_type="inline",
+        background=BackgroundTask(os.close, fd),
+    )
 
 
 async def serve_render(request: Request) -> Response:

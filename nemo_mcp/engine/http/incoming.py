@@ -25,6 +25,7 @@ class Incoming:
     copied: bool
     size: int = 0
     hash: str = ""
+    pin: str = ""  # for a file used in place: its identity when checked (engine.pinning)
 
 
 def display_name(raw: str) -> str:

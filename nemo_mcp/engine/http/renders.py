@@ -7,6 +7,7 @@ cancelled job "failed" would be untrue). Two exports run at a time; more wait as
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -30,6 +31,8 @@ from nemo_mcp.engine.http.engine import Engine, RenderJob, engine_of
 from nemo_mcp.engine.http.envelopes import ApiFailure, coded, iso, json_body, render_ok
 from nemo_mcp.engine.http.files import RENDER, base_url, file_url
 from nemo_mcp.engine.http.sessions import draft_of, list_of
+from nemo_mcp.engine.limits import too_long
+from nemo_mcp.engine.pinning import FileChanged
 from nemo_mcp.engine.store import RenderRecord
 from nemo_mcp.redact import redact
 
@@ -105,6 +108,41 @@ def _order(body: dict[str, Any]) -> _Order:
     return _Order(render_id, quality, given if isinstance(given, dict) else None)
 
 
+def _checked_draft(
+    engine: Engine, session_id: str, posted: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, render_mod.SourceMedia]]:
+    """The draft to export (the posted one, else the session's) and its media, or a refusal.
+
+    ffmpeg sees only a draft that plans: every clip, sound and image names media of this session,
+    the canvas and times are in range, and the timeline is within the engine's cap. A posted
+    draft is a client's word, so it goes through exactly the checks the engine's own draft does.
+    """
+    state, _ = engine.store.load_state(session_id)
+    draft = posted if posted is not None else draft_of(state)
+    if timeline_ms(draft) <= 0:
+        raise _refused(400, "There is nothing to export yet: the timeline is empty. Upload a video first.")
+    _refuse_changed(engine, session_id, draft)
+    sources = {
+        ref.media_id: render_mod.SourceMedia(ref.path, ref.info)
+        for ref in engine.media_refs(session_id).values()
+    }
+    try:
+        plan = render_mod.make_plan(draft, sources)
+    except render_mod.RenderError as exc:
+        raise _refused(400, f"This draft cannot be exported: {scrub_paths(str(exc))}.") from None
+    if problem := too_long(plan.duration_ms):
+        raise _refused(400, f"This draft cannot be exported: {problem}.")
+    return draft, sources
+
+
+def _refuse_changed(engine: Engine, session_id: str, draft: dict[str, Any]) -> None:
+    """Refuse, naming the file and the fix, when the draft uses a file changed since its upload."""
+    used = json.dumps(draft)  # media ids are random tokens: finding one in the text means it is used
+    for record in engine.changed_media(session_id):
+        if record.media_id in used:
+            raise _refused(409, f"This draft cannot be exported: {FileChanged(record.filename)}.")
+
+
 async def start_render(request: Request) -> Response:
     """``POST /api/render/proxy/lambda``: start an export (or report the one already under that id)."""
     engine = engine_of(request)
@@ -117,15 +155,10 @@ async def start_render(request: Request) -> Response:
         if existing.user_id != user_id or existing.session_id != session.session_id:
             raise _refused(409, "That render id is already used by another export.")
         return render_ok(_render_view(existing, base_url(request)))
-    state, _ = engine.store.load_state(session.session_id)
-    draft = order.draft if order.draft is not None else draft_of(state)
-    if timeline_ms(draft) <= 0:
-        raise _refused(400, "There is nothing to export yet: the timeline is empty. Upload a video first.")
-    sources = {
-        ref.media_id: render_mod.SourceMedia(ref.path, ref.info)
-        for ref in engine.media_refs(session.session_id).values()
-    }
-    record = engine.store.create_render(order.render_id, session.session_id, user_id)
+    draft, sources = _checked_draft(engine, session.session_id, order.draft)
+    record = engine.store.create_render(
+        order.render_id, session.session_id, user_id, owner=engine.owner.instance
+    )
     if engine.task_group is None:
         raise _refused(503, "The local engine is shutting down.")
     job = RenderJob(anyio.CancelScope())
@@ -180,6 +213,11 @@ class _Export:
 
     async def _render(self, work: Path) -> None:
         self._update(status="processing", progress=1)
+        # It may have waited for a free slot: the files it reads in place must still be the checked ones.
+        for record in self.engine.changed_media(self.record.session_id):
+            if record.media_id in self.sources:
+                self._update(status="failed", error=f"{FileChanged(record.filename)}.")
+                return
 
         async def progress(fraction: float) -> None:
             self._update(progress=max(1.0, min(99.0, fraction * 100)))

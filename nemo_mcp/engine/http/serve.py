@@ -15,8 +15,16 @@ from starlette.applications import Starlette
 
 from nemo_mcp.config import is_loopback_host
 from nemo_mcp.engine.http.app import create_app
-from nemo_mcp.engine.http.engine import HEARTBEAT_S
+from nemo_mcp.engine.http.engine import HEARTBEAT_S, Engine
+from nemo_mcp.engine.http.gate import (
+    ENGINE_KEY_HEADER,
+    EngineEndpoint,
+    EngineGate,
+    allowed_hosts,
+    new_engine_key,
+)
 from nemo_mcp.errors import MAX_UPLOAD_BYTES, ConfigError
+from nemo_mcp.redact import SECRETS
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +78,23 @@ async def _stop(server: uvicorn.Server, stopped: anyio.Event) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(app: Starlette, sock: socket.socket, *, embedded: bool) -> AsyncIterator[anyio.Event]:
-    """Run uvicorn on ``sock`` in the current event loop; yields an event set when it stops."""
+async def running(
+    app: Starlette, sock: socket.socket, *, embedded: bool, key: str
+) -> AsyncIterator[anyio.Event]:
+    """Run uvicorn on ``sock`` in the current event loop; yields an event set when it stops.
+
+    Every request must pass the :class:`EngineGate` for ``key`` and the address ``sock`` is bound to.
+    """
+    host, port = sock.getsockname()[:2]
+    engine: Engine = app.state.engine
+    engine.own_port, engine.own_headers = port, {ENGINE_KEY_HEADER: key}
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", ws="none", timeout_graceful_shutdown=3
+        EngineGate(app, key, allowed_hosts(host, port)),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        ws="none",
+        timeout_graceful_shutdown=3,
     )
     server = (_EmbeddedServer if embedded else uvicorn.Server)(config)
     stopped = anyio.Event()
@@ -112,9 +133,10 @@ async def running_backend(
     heartbeat_s: float = HEARTBEAT_S,
     max_renders: int = 2,
     file_roots: Sequence[Path] | None = None,
-) -> AsyncIterator[str]:
-    """Serve the engine on a free 127.0.0.1 port for the duration of the block; yields its base URL.
+) -> AsyncIterator[EngineEndpoint]:
+    """Serve the engine on a free 127.0.0.1 port for the duration of the block.
 
+    Yields its base URL and the fresh random key every request must carry (held in memory only).
     ``file_roots`` limits ``file://`` uploads to those folders (see :func:`create_app`).
     """
     app = create_app(
@@ -125,10 +147,12 @@ async def running_backend(
         file_roots=file_roots,
     )
     sock = bind_socket("127.0.0.1", 0)
-    async with running(app, sock, embedded=True):
+    key = new_engine_key()
+    SECRETS.add(key)  # should it ever reach a log line, it is redacted there
+    async with running(app, sock, embedded=True, key=key):
         url = url_of(sock)
         logger.info("local engine listening on %s", url)
-        yield url
+        yield EngineEndpoint(url, key)
 
 
 async def serve(
@@ -138,12 +162,13 @@ async def serve(
     *,
     allow_remote: bool = False,
     file_roots: Sequence[Path] | None = None,
+    key: str,
     task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve the engine until cancelled; reports the base URL through ``task_status``."""
+    """Serve the engine until cancelled, for callers holding ``key``; reports the base URL through ``task_status``."""
     app = create_app(home, file_roots=file_roots)
     sock = bind_socket(host, port, allow_remote=allow_remote)
-    async with running(app, sock, embedded=True) as stopped:
+    async with running(app, sock, embedded=True, key=key) as stopped:
         url = url_of(sock)
         logger.info("local engine listening on %s", url)
         task_status.started(url)
@@ -157,13 +182,14 @@ def run_forever(
     *,
     allow_remote: bool = False,
     file_roots: Sequence[Path] | None = None,
+    key: str,
 ) -> None:
-    """``nemo-mcp local-backend``: serve in the foreground until Ctrl-C or SIGTERM."""
+    """``nemo-mcp local-backend``: serve in the foreground, for callers holding ``key``, until Ctrl-C or SIGTERM."""
 
     async def main() -> None:
         app = create_app(home, file_roots=file_roots)
         sock = bind_socket(host, port, allow_remote=allow_remote)
-        async with running(app, sock, embedded=False) as stopped:
+        async with running(app, sock, embedded=False, key=key) as stopped:
             logger.warning("local engine listening on %s (Ctrl-C to stop)", url_of(sock))
             await stopped.wait()
 

@@ -7,9 +7,11 @@ included, to a file inside one of those folders, so a token holder cannot read o
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from nemo_mcp.engine.http.incoming import (
     new_copy,
     too_large,
 )
+from nemo_mcp.engine.pinning import FileChanged, Pin, open_nofollow
 from nemo_mcp.engine.store import new_media_id
 
 _URLS_EXPECTED = 'Send {"urls": ["file:///…" or "http://127.0.0.1/…"], "source_type": "url"}.'
@@ -67,14 +70,30 @@ def _outside_roots(filename: str) -> ApiFailure:
     )
 
 
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
+def _hash_pinned(path: Path, filename: str) -> tuple[str, int, Pin]:
+    """The digest, size and identity of the regular file at ``path`` (no symlink followed).
+
+    The identity is taken before reading and compared after, so a file being rewritten while
+    it is hashed is refused rather than pinned half-way.
+    """
+    try:
+        fd = open_nofollow(path)
+    except OSError:
+        raise coded(4001, f"{filename}: no such file, or not a regular file that can be read.") from None
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise coded(4001, f"{filename}: not a regular file.")
+        os.set_blocking(fd, True)
+        digest = hashlib.sha256()
+        size = 0
         while chunk := handle.read(FLUSH_BYTES):
             digest.update(chunk)
             size += len(chunk)
-    return digest.hexdigest(), size
+        pin = Pin.of(st)
+        if Pin.of(os.fstat(fd)) != pin or size != pin.size:
+            raise coded(4001, str(FileChanged(filename)) + ".")
+    return digest.hexdigest(), size, pin
 
 
 async def _in_place(parts: urllib.parse.SplitResult, roots: tuple[Path, ...] | None) -> Incoming:
@@ -97,12 +116,15 @@ async def _in_place(parts: urllib.parse.SplitResult, roots: tuple[Path, ...] | N
         raise coded(4001, f"{filename}: no such file, or not a regular file that can be read.")
     if roots is not None and not inside_roots(resolved, roots):
         raise _outside_roots(filename)  # a symlink that appeared since the first check
-    # Referenced in place: a long lecture is not copied, only read when edited or rendered.
-    digest, size = await anyio.to_thread.run_sync(_hash_file, resolved)
-    return Incoming(filename, new_media_id(), resolved, False, size, digest)
+    # Referenced in place: a long lecture is not copied, only read when edited or rendered, and
+    # then only if it is still this very file (see engine.pinning).
+    digest, size, pin = await anyio.to_thread.run_sync(_hash_pinned, resolved, filename)
+    return Incoming(filename, new_media_id(), resolved, False, size, digest, pin.encode())
 
 
-async def _fetch_loopback(url: str, folder: Path, max_file_bytes: int) -> Incoming:
+async def _fetch_loopback(
+    url: str, folder: Path, max_file_bytes: int, headers: Mapping[str, str]
+) -> Incoming:
     """A loopback URL's body, copied into ``folder`` under the size limit."""
     item = new_copy(folder, display_name(urllib.parse.unquote(urllib.parse.urlsplit(url).path) or "download"))
     digest = hashlib.sha256()
@@ -110,7 +132,7 @@ async def _fetch_loopback(url: str, folder: Path, max_file_bytes: int) -> Incomi
         # No redirects and no proxies: a loopback URL must not become a fetch from elsewhere.
         async with (
             httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=60.0) as client,
-            client.stream("GET", url) as response,
+            client.stream("GET", url, headers=dict(headers)) as response,
         ):
             if response.status_code != 200:
                 raise coded(
@@ -134,9 +156,17 @@ async def _fetch_loopback(url: str, folder: Path, max_file_bytes: int) -> Incomi
 
 
 async def receive_urls(
-    body: Any, folder: Path, *, roots: tuple[Path, ...] | None, max_file_bytes: int
+    body: Any,
+    folder: Path,
+    *,
+    roots: tuple[Path, ...] | None,
+    max_file_bytes: int,
+    own: tuple[int | None, Mapping[str, str]] = (None, {}),
 ) -> list[Incoming]:
-    """The files named by a ``{"urls": […]}`` body; all or none (copies are removed on a failure)."""
+    """The files named by a ``{"urls": […]}`` body; all or none (copies are removed on a failure).
+
+    ``own`` is the engine's port and gate headers: sent only with URLs that point at the engine itself.
+    """
     urls = body.get("urls") if isinstance(body, dict) else None
     if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
         raise coded(400, _URLS_EXPECTED, status=400)
@@ -149,7 +179,8 @@ async def receive_urls(
             if parts.scheme == "file":
                 incoming.append(await _in_place(parts, roots))
             elif parts.scheme in ("http", "https") and is_loopback_host(parts.hostname):
-                incoming.append(await _fetch_loopback(url.strip(), folder, max_file_bytes))
+                headers = own[1] if own[0] is not None and parts.port == own[0] else {}
+                incoming.append(await _fetch_loopback(url.strip(), folder, max_file_bytes, headers))
             else:
                 raise coded(400, _OFFLINE, status=400)
     except BaseException:

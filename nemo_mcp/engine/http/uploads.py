@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,6 +26,7 @@ from nemo_mcp.engine.http.files import MEDIA, base_url, file_url
 from nemo_mcp.engine.http.incoming import MAX_FILES_PER_REQUEST, Incoming, discard, too_large
 from nemo_mcp.engine.http.multipart import receive_multipart
 from nemo_mcp.engine.http.sources import receive_urls
+from nemo_mcp.engine.pinning import FileChanged, Pin, check_pinned
 from nemo_mcp.engine.store import MediaRecord, new_key
 
 logger = logging.getLogger(__name__)
@@ -43,7 +45,13 @@ async def _receive(request: Request, engine: Engine, folder: Path) -> list[Incom
         return await receive_multipart(request.stream(), content_type, folder, max_file_bytes=limit)
     if content_type.lower().startswith("application/json"):
         body = await json_body(request, limit=MAX_URLS_BODY_BYTES)
-        return await receive_urls(body, folder, roots=engine.file_roots, max_file_bytes=limit)
+        return await receive_urls(
+            body,
+            folder,
+            roots=engine.file_roots,
+            max_file_bytes=limit,
+            own=(engine.own_port, engine.own_headers),
+        )
     raise coded(
         400,
         'Send multipart/form-data with field "files", or JSON {"urls": […], "source_type": "url"}.',
@@ -62,6 +70,13 @@ async def _probe_all(incoming: list[Incoming]) -> list[tuple[Incoming, media_mod
                 info = await media_mod.probe(item.path)
             except media_mod.MediaError as exc:
                 raise coded(4001, f"{item.filename} cannot be used: {scrub_paths(str(exc))}.") from None
+            pin = Pin.decode(item.pin)
+            if pin is not None:
+                # What was probed by path must still be what was hashed and pinned.
+                try:
+                    await anyio.to_thread.run_sync(check_pinned, item.path, pin, item.filename)
+                except FileChanged as exc:
+                    raise coded(4001, f"{exc}.") from None
             probed.append((item, info))
     except BaseException:
         discard(incoming)
@@ -82,6 +97,7 @@ def _record(session_id: str, item: Incoming, info: media_mod.MediaInfo, now: flo
         hash=item.hash,
         file_key=new_key(),
         created=now,
+        pin=item.pin,
     )
 
 

@@ -15,6 +15,7 @@ import anyio
 import anyio.to_thread
 
 from nemo_mcp.engine.ffmpeg import FFmpegError, run_ffmpeg
+from nemo_mcp.engine.limits import render_time_limit_s, too_long
 from nemo_mcp.engine.media import MediaError, probe
 from nemo_mcp.engine.render.command import Progress, ProgressCallback, check_quality, prepare
 from nemo_mcp.engine.render.plan import RenderError, SourceMedia, make_plan
@@ -45,16 +46,22 @@ async def render_draft(
     quality: str = "high",
     on_progress: ProgressCallback | None = None,
     work_dir: Path,
+    time_limit_s: float | None = None,
 ) -> RenderResult:
     """Render ``draft`` to ``out_path``; on success ``on_progress`` has last been called with 1.0.
 
     ``out_path`` appears only when complete: ffmpeg writes a ``.part`` file beside it that
     is renamed on success and removed on any failure or cancellation (ffmpeg is killed first).
-    Raises :class:`RenderError` with a message for the user.
+    A timeline over the engine's cap is refused, and ffmpeg is stopped after ``time_limit_s``
+    (default: :func:`render_time_limit_s` of the timeline). Raises :class:`RenderError` with a
+    message for the user.
     """
     out_path = Path(out_path)
     quality = check_quality(quality)
     plan = make_plan(draft, media)
+    if problem := too_long(plan.duration_ms):
+        raise RenderError(problem)
+    limit = render_time_limit_s(plan.duration_s) if time_limit_s is None else time_limit_s
     await anyio.Path(work_dir).mkdir(parents=True, exist_ok=True)
     await anyio.Path(out_path.parent).mkdir(parents=True, exist_ok=True)
     part = _part_path(out_path)
@@ -63,9 +70,15 @@ async def render_draft(
     started = time.monotonic()
     try:
         try:
-            await run_ffmpeg(argv, on_stdout_line=progress.line)
+            with anyio.fail_after(limit):
+                await run_ffmpeg(argv, on_stdout_line=progress.line)
         except FFmpegError as exc:
             raise RenderError(f"the export failed: {exc}") from exc
+        except TimeoutError:
+            raise RenderError(
+                f"the export was stopped after {limit / 60:.0f} min, its time limit for a timeline of "
+                f"{plan.duration_s / 60:.0f} min; export at a lower quality, or a shorter part"
+            ) from None
         try:
             info = await probe(part)
         except MediaError as exc:
