@@ -19,6 +19,8 @@ pytestmark = [
 ]
 
 LINK = "http://127.0.0.1:8766/renders/render_1.mp4"
+# The start of an MP4 (an ftyp box): downloads that do not begin like one are refused.
+MP4_BYTES = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(64)
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def umask(request: pytest.FixtureRequest) -> Iterator[int]:
 
 async def _export(folder: Path, *, overwrite: bool = False) -> Path:
     with respx.mock() as router:
-        router.get(LINK).mock(return_value=httpx.Response(200, content=b"mp4 bytes"))
+        router.get(LINK).mock(return_value=httpx.Response(200, content=MP4_BYTES))
         async with httpx.AsyncClient() as client:
             return await download_to_file(
                 client,
@@ -62,5 +64,5 @@ async def test_overwritten_export_gets_the_usual_mode_too(tmp_path: Path, umask:
     old.write_bytes(b"old")
     old.chmod(0o600)
     path = await _export(tmp_path, overwrite=True)
-    assert path.read_bytes() == b"mp4 bytes"
+    assert path.read_bytes() == MP4_BYTES
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
