@@ -91,7 +91,10 @@ async def run_instruction(engine: Engine, record: SessionRecord, text: str, emit
         intro = describe_plan(the_plan)
         if intro:
             await emit(frames.event([text_part(intro)], partial=True))
-        executor = Executor(edit, SessionAnalyzer(session.state))
+        analyzer = SessionAnalyzer(
+            session.state, language=record.language, cache_dir=engine.root / "analysis"
+        )
+        executor = Executor(edit, analyzer)
         ops = the_plan.operations
         # An undo restores history rather than adding to it; an edit that only looks adds nothing.
         keeps_history = not any(op.is_undo for op in ops) and any(op.changes_timeline for op in ops)
