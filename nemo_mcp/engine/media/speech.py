@@ -87,7 +87,7 @@ class Transcript:
             "language": self.language,
             "model": self.model,
             "duration_ms": self.duration_ms,
-            "words": [[w.text, w.start_ms, w.end_ms, round(w.probability, 3)] for w in self.words],
+            "words": [[w.text, w.start_ms, w.end_ms, w.probability] for w in self.words],
             "speech": [list(s) for s in self.speech],
         }
 
