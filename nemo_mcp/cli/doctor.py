@@ -59,6 +59,13 @@ class Check:
     fix: str | None = None
 
 
+def check_speech_model(settings: Settings) -> Check:
+    """Which speech model the settings choose and whether it is here (see :mod:`nemo_mcp.cli.models`)."""
+    from nemo_mcp.cli.models import check_speech_model as check
+
+    return check(settings)
+
+
 def run_doctor(settings: Settings, *, out: TextIO | None = None) -> int:
     """Run every check for ``settings.backend``, print one line each, return the exit code."""
     stream = out or sys.stdout
@@ -97,6 +104,7 @@ def run_doctor(settings: Settings, *, out: TextIO | None = None) -> int:
             report(check_client_id(store))
             report(check_token(settings, store))
         report(check_upload_roots(settings))
+        report(check_speech_model(settings))
     finally:
         if store is not None:
             store.close()

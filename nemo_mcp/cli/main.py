@@ -24,6 +24,7 @@ commands:
   nemo-mcp local-backend        run only the embedded ffmpeg engine's HTTP API
   nemo-mcp doctor               check the installation and say what to fix
   nemo-mcp demo                 edit a generated sample lecture end to end, offline
+  nemo-mcp models pull [NAME]   fetch the speech model ahead of time (NEMO_ASR_MODEL)
 
 Every flag has an environment variable (NEMO_BACKEND, NEMO_SKILL, NEMO_API_BASE, NEMO_TOKEN,
 NEMO_MCP_HOME, NEMO_UPLOAD_ROOTS, …); flags win. See the README for the full table.
@@ -42,9 +43,10 @@ def _parser() -> argparse.ArgumentParser:
         "command",
         nargs="?",
         default="serve",
-        choices=["serve", "local-backend", "doctor", "demo"],
+        choices=["serve", "local-backend", "doctor", "demo", "models"],
         help=argparse.SUPPRESS,
     )
+    p.add_argument("words", nargs="*", help=argparse.SUPPRESS)  # models: list | pull [NAME]
     p.add_argument("--transport", choices=["stdio", "http"], default=None, help="stdio (default) or http")
     p.add_argument("--host", default=None, help="address to bind for http (default 127.0.0.1)")
     p.add_argument(
@@ -105,7 +107,10 @@ def _setup_logging(debug: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.words and args.command != "models":
+        parser.error(f"unexpected words after {args.command}: {' '.join(args.words)}")
     try:
         settings = _settings(args)
     except NemoError as exc:
@@ -129,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nemo_mcp.cli.doctor import run_doctor
 
             return int(run_doctor(settings))
+        if args.command == "models":
+            from nemo_mcp.cli.models import run_models
+
+            return run_models(settings, args.words)
         if args.command == "demo":
             from nemo_mcp.cli.demo import run_demo
 

@@ -27,6 +27,7 @@ from nemo_mcp.engine.media.subtitles import (
     read_subtitle_text,
 )
 from nemo_mcp.engine.media.whisper_models import (
+    MODEL_REPOS,
     ModelChoice,
     Progress,
     choose_model,
@@ -40,6 +41,7 @@ __all__ = [
     "MAX_CAPTION_MS",
     "MAX_SUBTITLE_BYTES",
     "MIN_CAPTION_MS",
+    "MODEL_REPOS",
     "PROBE_TIME_LIMIT_S",
     "SUBTITLE_SUFFIXES",
     "Cue",
