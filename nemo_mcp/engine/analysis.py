@@ -148,7 +148,12 @@ class SessionAnalyzer:
 
     async def _transcript_file(self, media: MediaRef) -> tuple[Path, media_mod.ModelChoice]:
         choice = media_mod.choose_model(None, self._language)
-        digest = await content_hash(media.path)
+        try:
+            digest = await content_hash(media.path)
+        except OSError as exc:
+            raise media_mod.MediaError(
+                f"could not read {media.filename} ({exc.strerror or type(exc).__name__}): upload it again"
+            ) from exc
         lang = (self._language or "auto").lower()
         return self._cache_dir / f"{digest}.{choice.name}.{lang}.json", choice
 

@@ -152,8 +152,10 @@ async def _silences(ws: Workspace, op: CutSilences) -> tuple[list[Interval], str
         except MediaError as exc:
             note = f" Speech detection was not available ({exc}), so I went by loudness instead."
         else:
-            found = spoken.speech_silences(ws.draft, by_src, op.min_silence_ms)
-            return found, f"longer than {format_length(op.min_silence_ms)} with no speech", note
+            if any(t.words or t.speech for t in by_src.values()):
+                found = spoken.speech_silences(ws.draft, by_src, op.min_silence_ms)
+                return found, f"longer than {format_length(op.min_silence_ms)} with no speech", note
+            note = " I heard no speech in it, so I went by loudness."
     found = await ws.timeline_silences(noise_db=op.noise_db, min_silence_ms=op.min_silence_ms)
     return found, f"longer than {format_length(op.min_silence_ms)} (quieter than {op.noise_db:g} dB)", note
 
@@ -174,7 +176,12 @@ async def cut_silences(ws: Workspace, op: CutSilences) -> Outcome:
             f'I found no silences {params}, so nothing was cut. Try "cut silences longer than 0.4 seconds".{note}',
             {"silences": 0, "removed_ms": 0},
         )
-    removed = ws.apply_keep(ops.complement(cuts, 0, total))
+    keep = ops.complement(cuts, 0, total)
+    if not keep:
+        raise EditRefused(
+            f"The whole video is silence {params}, so there is nothing left to keep; nothing was cut."
+        )
+    removed = ws.apply_keep(keep)
     return (
         f"Cut {len(cuts)} silence{'s' if len(cuts) != 1 else ''} {params}, keeping {format_length(padding_ms)} "
         f"around speech: removed {format_length(removed)}, so the video went from {format_length(total)} to "
