@@ -231,3 +231,43 @@ async def test_captions_from_speech_follow_the_rules(tmp_path: Path) -> None:
     assert all(len(line) <= 42 for t in texts for line in t.split("\n"))
     assert all(t.count("\n") <= 1 for t in texts)
     assert "compression" in " ".join(texts).lower()
+
+
+@pytest.mark.anyio
+async def test_cut_the_part_where_i_say(tmp_path: Path) -> None:
+    """The quoted words go, cut in the pauses around them; the words before and after stay whole."""
+    video = _as_video(LECTURE, tmp_path / "lecture.mp4")
+    state, analyzer = await _session(video, tmp_path)
+    result = await Executor(state, analyzer).run(
+        plan("cut the part where I say 'called frames'").operations[0]
+    )
+    assert result.ok, result.message
+    transcript = await analyzer.transcript(state.media["m_v"])
+    assert transcript is not None
+    kept = _kept_source(state)
+    spoken = [_words(w.text)[0] for w in transcript.words]
+    at = next(i for i in range(len(spoken) - 1) if spoken[i : i + 2] == ["called", "frames"])
+    said = transcript.words[at : at + 2]
+    for word in said:
+        assert all(word.end_ms <= a or b <= word.start_ms for a, b in kept), word
+    for word in transcript.words:
+        if word not in said:
+            assert any(a <= word.start_ms and word.end_ms <= b for a, b in kept), word
+    assert len(result.response["cuts"]) == 1
+    assert 500 <= result.response["removed_ms"] <= 2500
+
+
+@pytest.mark.anyio
+async def test_cut_words_not_said_and_fillers_dropped(tmp_path: Path) -> None:
+    """Words never said are refused with the start of the transcript; absent fillers are said plainly."""
+    video = _as_video(SPEECH / "welcome.m4a", tmp_path / "welcome.mp4")
+    state, analyzer = await _session(video, tmp_path)
+    before = ops.timeline_ms(state.draft)
+    missing = await Executor(state, analyzer).run(plan('cut the part where I say "bananas"').operations[0])
+    assert not missing.ok
+    assert "Welcome" in missing.message
+    fillers = await Executor(state, analyzer).run(plan("remove filler words").operations[0])
+    assert fillers.ok
+    assert fillers.response["fillers"] == 0
+    assert "Whisper" in fillers.message
+    assert ops.timeline_ms(state.draft) == before

@@ -11,7 +11,14 @@ from typing import Final
 from nemo_mcp.draft import clock, format_length, ops
 from nemo_mcp.draft.ops import Interval
 from nemo_mcp.engine.edit import spoken
-from nemo_mcp.engine.edit.operations import CutSegment, CutSilences, MakeHighlightReel, TrimVideo, Undo
+from nemo_mcp.engine.edit.operations import (
+    CutSegment,
+    CutSilences,
+    CutWords,
+    MakeHighlightReel,
+    TrimVideo,
+    Undo,
+)
 from nemo_mcp.engine.edit.state import EditRefused
 from nemo_mcp.engine.edit.workspace import Outcome, Workspace
 from nemo_mcp.engine.media import MediaError
@@ -19,6 +26,8 @@ from nemo_mcp.engine.media import MediaError
 LOUD_NOISE_DB: Final = -20.0
 # An intro or ending without a scene change to end at: this much goes.
 DEFAULT_INTRO_MS: Final = 10_000
+# What Whisper writes for hesitations when it writes them at all (it usually leaves them out).
+FILLER_WORDS: Final = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "mm"})
 # A sentence in a highlight reel keeps this much of the pause on each side, so no word is clipped.
 REEL_PAD_MS: Final = 300
 
@@ -262,4 +271,45 @@ async def _lively_reel(ws: Workspace, target_ms: int, total: int) -> Outcome:
         f"Made a {format_length(got)} highlight reel from {len(picks)} moments, picked for loud sound and "
         "frequent scene changes and kept in their original order.",
         {"moments": len(picks), "picks": [list(p) for p in picks], "by": "sound"},
+    )
+
+
+async def cut_words(ws: Workspace, op: CutWords) -> Outcome:
+    """Cut where the quoted words are said, or every filler word the transcript carries."""
+    ws.require_videos("cut what is said", sound=True)
+    if not ws.analyzer.can_transcribe():
+        raise EditRefused("Cutting by what is said needs speech recognition, which is not installed here.")
+    words = spoken.timeline_words(ws.draft, await spoken.transcripts(ws))
+    if not words:
+        raise EditRefused("I heard no speech on the timeline, so there are no words to cut.")
+    total = ws.total()
+    if op.fillers:
+        runs = [(i, i) for i, w in enumerate(words) if spoken.normal_word(w.text) in FILLER_WORDS]
+        if not runs:
+            return (
+                'The transcript has no filler words: the speech recogniser (Whisper) leaves "um" and "uh" '
+                'out of what it writes, so they cannot be found by their words. "cut out silences" removes '
+                "the pauses they leave.",
+                {"removed_ms": 0, "fillers": 0},
+            )
+    else:
+        assert op.phrase is not None
+        runs = spoken.find_phrase(words, op.phrase)
+        if not runs:
+            raise EditRefused(
+                f'I could not find "{op.phrase}" in what is said; give the words as spoken (the transcript '
+                'starts: "' + " ".join(w.text for w in words[:12]) + ' …").'
+            )
+    cuts = [spoken.cut_span(words, a, b) for a, b in runs]
+    keep = ops.complement(cuts, 0, total)
+    if not keep:
+        raise EditRefused("That would cut the whole video; nothing was cut.")
+    removed = ws.apply_keep(keep)
+    times = ", ".join(clock(a) for a, _ in cuts[:6]) + (" …" if len(cuts) > 6 else "")
+    what = f"{len(cuts)} filler word{'s' if len(cuts) != 1 else ''}" if op.fillers else f'"{op.phrase}"'
+    where = f" ({len(cuts)} times)" if not op.fillers and len(cuts) > 1 else ""
+    return (
+        f"Cut {what}{where} at {times}: removed {format_length(removed)}; the video is now "
+        f"{format_length(ws.total())} long.",
+        {"removed_ms": removed, "cuts": [list(c) for c in cuts]},
     )

@@ -21,11 +21,15 @@ from nemo_mcp.engine.media import Transcript
 
 __all__ = [
     "SpokenSentence",
+    "SpokenWord",
+    "cut_span",
+    "find_phrase",
     "key_words",
     "padded",
     "pick_sentences",
     "speech_silences",
     "timeline_sentences",
+    "timeline_words",
     "transcripts",
 ]
 
@@ -63,6 +67,17 @@ async def transcripts(ws: Workspace, *, cached_only: bool = False) -> dict[str, 
     return out
 
 
+@dataclass(frozen=True)
+class SpokenWord:
+    """One word wholly on the timeline, with its neighbours' edges (for cutting between words)."""
+
+    start: int
+    end: int
+    text: str
+    gap_before: int  # where the previous word on the same piece ends (or the piece starts)
+    gap_after: int  # where the next word on the same piece starts (or the piece ends)
+
+
 def timeline_sentences(draft: dict[str, object], by_src: dict[str, Transcript]) -> list[SpokenSentence]:
     """Sentences that a single piece of the main track holds entirely, in timeline time and order."""
     out: list[SpokenSentence] = []
@@ -70,15 +85,50 @@ def timeline_sentences(draft: dict[str, object], by_src: dict[str, Transcript]) 
         found = by_src.get(piece.src or "")
         if found is None:
             continue
-        end_in = piece.in_ms + piece.duration
+        shift = piece.start - piece.in_ms
         for s in found.sentences:
-            if piece.in_ms <= s.start_ms and s.end_ms <= end_in:
-                out.append(
-                    SpokenSentence(
-                        piece.start + s.start_ms - piece.in_ms, piece.start + s.end_ms - piece.in_ms, s.text
-                    )
-                )
+            if piece.in_ms <= s.start_ms and s.end_ms <= piece.in_ms + piece.duration:
+                out.append(SpokenSentence(s.start_ms + shift, s.end_ms + shift, s.text))
     return sorted(out, key=lambda s: s.start)
+
+
+def timeline_words(draft: dict[str, object], by_src: dict[str, Transcript]) -> list[SpokenWord]:
+    """Words that a single piece holds entirely, in timeline order, each with the gaps around it."""
+    out: list[SpokenWord] = []
+    for piece in ops.pieces(draft):
+        found = by_src.get(piece.src or "")
+        if found is None:
+            continue
+        shift = piece.start - piece.in_ms
+        inside = [
+            w for w in found.words if piece.in_ms <= w.start_ms and w.end_ms <= piece.in_ms + piece.duration
+        ]
+        for i, w in enumerate(inside):
+            before = inside[i - 1].end_ms if i else piece.in_ms
+            after = inside[i + 1].start_ms if i + 1 < len(inside) else piece.in_ms + piece.duration
+            out.append(
+                SpokenWord(w.start_ms + shift, w.end_ms + shift, w.text, before + shift, after + shift)
+            )
+    return sorted(out, key=lambda w: w.start)
+
+
+def normal_word(text: str) -> str:
+    """A word as compared with what was asked for: lower case, without punctuation."""
+    return re.sub(r"[^\w']", "", text.lower().replace("’", "'"))
+
+
+def find_phrase(words: Sequence[SpokenWord], phrase: str) -> list[tuple[int, int]]:
+    """Every run of ``words`` (first and last index) that says ``phrase``."""
+    wanted = [normal_word(w) for w in phrase.split() if normal_word(w)]
+    said = [normal_word(w.text) for w in words]
+    n = len(wanted)
+    return [(i, i + n - 1) for i in range(len(said) - n + 1) if n and said[i : i + n] == wanted]
+
+
+def cut_span(words: Sequence[SpokenWord], first: int, last: int) -> Interval:
+    """The stretch to cut for words ``first``..``last``: halfway into the pauses on either side."""
+    a, b = words[first], words[last]
+    return (a.gap_before + (a.start - a.gap_before) // 2, b.end + (b.gap_after - b.end) // 2)
 
 
 def speech_silences(
