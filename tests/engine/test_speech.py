@@ -13,6 +13,7 @@ from nemo_mcp.draft import ops
 from nemo_mcp.engine import media as media_mod
 from nemo_mcp.engine.analysis import SessionAnalyzer
 from nemo_mcp.engine.edit import EditState, Executor, MediaRef, place_uploads, plan
+from nemo_mcp.engine.edit.sections import on_whole_seconds
 from nemo_mcp.engine.media import MediaError, Word, choose_model, probe, recognise, words_to_cues
 from nemo_mcp.engine.media.whisper_models import _byte_progress
 from tests.engine.helpers import ffmpeg, mean_volume_db
@@ -271,3 +272,30 @@ async def test_cut_words_not_said_and_fillers_dropped(tmp_path: Path) -> None:
     assert fillers.response["fillers"] == 0
     assert "Whisper" in fillers.message
     assert ops.timeline_ms(state.draft) == before
+
+
+@pytest.mark.anyio
+async def test_learning_segments_start_between_sentences(tmp_path: Path) -> None:
+    """Each segment after the first starts in a pause between two sentences, never inside one."""
+    video = _as_video(LECTURE, tmp_path / "lecture.mp4")
+    state, analyzer = await _session(video, tmp_path)
+    result = await Executor(state, analyzer).run(plan("split it into 3 parts").operations[0])
+    assert result.ok, result.message
+    transcript = await analyzer.transcript(state.media["m_v"])
+    assert transcript is not None
+    starts = [seg["s"] for seg in ops.peek_meta(state.draft)["segments"]]
+    assert len(starts) == 3
+    for start in starts[1:]:
+        assert not any(s.start_ms < start < s.end_ms for s in transcript.sentences), (
+            start,
+            transcript.sentences,
+        )
+
+
+def test_section_starts_move_into_the_pause_between_sentences() -> None:
+    """A start inside a sentence moves to the first whole second of the nearest pause; far ones round down."""
+    pauses = [(4600, 5800), (16130, 16330)]
+    assert on_whole_seconds([0, 5200], pauses, 3000) == [0, 5000]
+    assert on_whole_seconds([3700], pauses, 3000) == [5000]  # inside the sentence before the pause
+    assert on_whole_seconds([15500], pauses, 3000) == [16230]  # no whole second in that pause: its middle
+    assert on_whole_seconds([30_400], pauses, 3000) == [30_000]  # no pause near: whole second as before
