@@ -87,6 +87,33 @@ def _read_transcript(path: Path) -> Transcript | None:
         return None  # absent or unreadable: computed again and rewritten
 
 
+class ProgressNotes:
+    """The latest progress of slow analysis (reported from worker threads), as sentences to send.
+
+    :meth:`report` is the :data:`~nemo_mcp.engine.media.Progress` callback; :meth:`fresh` gives
+    the sentence for the newest report once, or None when nothing new happened since.
+    """
+
+    def __init__(self) -> None:
+        self._latest: tuple[str, float, float] | None = None
+        self._sent: tuple[str, float, float] | None = None
+
+    def report(self, what: str, done: float, total: float) -> None:
+        self._latest = (what, done, total)  # one assignment: safe from any thread
+
+    def fresh(self) -> str | None:
+        latest = self._latest
+        if latest is None or latest == self._sent:
+            return None
+        self._sent = latest
+        what, done, total = latest
+        if what == "download":
+            mb = 1024 * 1024
+            return f"Downloading the speech model: {done / mb:.0f} of {total / mb:.0f} MB…"
+        share = f" ({done / total:.0%})" if total > 0 else ""
+        return f"Recognising speech: {done:.0f} of {total:.0f} seconds{share}…"
+
+
 class SessionAnalyzer:
     """An analyzer whose small results live in ``state["video_analyses"]``, transcripts in ``cache_dir``."""
 
