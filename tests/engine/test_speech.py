@@ -86,6 +86,9 @@ async def test_recognise_gives_words_sentences_and_speech() -> None:
     assert all(a.start_ms <= b.start_ms for a, b in itertools.pairwise(found.words))
     assert found.speech and found.speech[0][0] < found.words[0].end_ms
     assert found.language == "en"
+    detected = await recognise(path, choose_model(_model_dir(), None), language=None)
+    assert detected.language == "en"
+    assert _words(" ".join(w.text for w in detected.words)) == heard
 
 
 @pytest.mark.anyio

@@ -125,7 +125,8 @@ async def generate_chapters(ws: Workspace, op: GenerateChapters) -> Outcome:
             tolerance_ms=round(total / n / 3),
             min_gap_ms=ops.YOUTUBE_MIN_CHAPTER_MS + 999,
         )
-        starts = sorted({s // 1000 * 1000 for s in starts})
+        pauses = await _sentence_pauses(ws) if n > 1 else []
+        starts = on_whole_seconds(starts, pauses, round(total / n / 3))
         titles = ws.titles(starts, await ws.title_cues(), "Chapter")
         m["chapters"] = [{"s": s, "title": t} for s, t in zip(starts, titles, strict=True)]
     if show_titles:
