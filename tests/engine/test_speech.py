@@ -12,7 +12,7 @@ import pytest
 from nemo_mcp.draft import ops
 from nemo_mcp.engine import media as media_mod
 from nemo_mcp.engine.analysis import SessionAnalyzer
-from nemo_mcp.engine.edit import EditState, Executor, MediaRef, place_uploads, plan
+from nemo_mcp.engine.edit import EditState, Executor, MediaRef, StepResult, place_uploads, plan
 from nemo_mcp.engine.edit.sections import on_whole_seconds
 from nemo_mcp.engine.media import MediaError, Word, choose_model, probe, recognise, words_to_cues
 from nemo_mcp.engine.media.whisper_models import _byte_progress
@@ -66,6 +66,16 @@ async def _session(path: Path, tmp_path: Path) -> tuple[EditState, SessionAnalyz
     state = EditState(draft={"t": [], "d": 0}, media={ref.media_id: ref})
     place_uploads(state.draft, [ref])
     return state, SessionAnalyzer({}, language="en", cache_dir=tmp_path / "analysis")
+
+
+async def _edit(
+    audio: Path, tmp_path: Path, instruction: str
+) -> tuple[EditState, SessionAnalyzer, StepResult]:
+    """``audio`` as a video on a fresh session's timeline, and the first step of ``instruction`` run on it."""
+    video = _as_video(audio, tmp_path / f"{audio.stem}.mp4")
+    state, analyzer = await _session(video, tmp_path)
+    result = await Executor(state, analyzer).run(plan(instruction).operations[0])
+    return state, analyzer, result
 
 
 def _kept_source(state: EditState) -> list[tuple[int, int]]:
@@ -202,9 +212,7 @@ async def test_silence_cut_under_room_noise(noisy_pauses: Path, tmp_path: Path) 
 @pytest.mark.anyio
 async def test_highlight_reel_keeps_whole_sentences(tmp_path: Path) -> None:
     """The reel starts and ends between sentences, in story order, within 10 % of the length asked for."""
-    video = _as_video(LECTURE, tmp_path / "lecture.mp4")
-    state, analyzer = await _session(video, tmp_path)
-    result = await Executor(state, analyzer).run(plan("make a 15 second highlight reel").operations[0])
+    state, analyzer, result = await _edit(LECTURE, tmp_path, "make a 15 second highlight reel")
     assert result.ok, result.message
     assert result.response["by"] == "sentences"
     assert abs(ops.timeline_ms(state.draft) - 15_000) <= 1500
@@ -224,9 +232,7 @@ async def test_highlight_reel_keeps_whole_sentences(tmp_path: Path) -> None:
 @pytest.mark.anyio
 async def test_captions_from_speech_follow_the_rules(tmp_path: Path) -> None:
     """Spoken captions on the timeline are one or two lines of at most 42 characters."""
-    video = _as_video(LECTURE, tmp_path / "lecture.mp4")
-    state, analyzer = await _session(video, tmp_path)
-    result = await Executor(state, analyzer).run(plan("add captions").operations[0])
+    state, _analyzer, result = await _edit(LECTURE, tmp_path, "add captions")
     assert result.ok, result.message
     track = ops.find_track(state.draft, ops.TEXT, "caption")
     assert track is not None
@@ -240,11 +246,7 @@ async def test_captions_from_speech_follow_the_rules(tmp_path: Path) -> None:
 @pytest.mark.anyio
 async def test_cut_the_part_where_i_say(tmp_path: Path) -> None:
     """The quoted words go, cut in the pauses around them; the words before and after stay whole."""
-    video = _as_video(LECTURE, tmp_path / "lecture.mp4")
-    state, analyzer = await _session(video, tmp_path)
-    result = await Executor(state, analyzer).run(
-        plan("cut the part where I say 'called frames'").operations[0]
-    )
+    state, analyzer, result = await _edit(LECTURE, tmp_path, "cut the part where I say 'called frames'")
     assert result.ok, result.message
     transcript = await analyzer.transcript(state.media["m_v"])
     assert transcript is not None
@@ -280,9 +282,7 @@ async def test_cut_words_not_said_and_fillers_dropped(tmp_path: Path) -> None:
 @pytest.mark.anyio
 async def test_learning_segments_start_between_sentences(tmp_path: Path) -> None:
     """Each segment after the first starts in a pause between two sentences, never inside one."""
-    video = _as_video(LECTURE, tmp_path / "lecture.mp4")
-    state, analyzer = await _session(video, tmp_path)
-    result = await Executor(state, analyzer).run(plan("split it into 3 parts").operations[0])
+    state, analyzer, result = await _edit(LECTURE, tmp_path, "split it into 3 parts")
     assert result.ok, result.message
     transcript = await analyzer.transcript(state.media["m_v"])
     assert transcript is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -78,14 +78,20 @@ class SpokenWord:
     gap_after: int  # where the next word on the same piece starts (or the piece ends)
 
 
+def _held(
+    draft: dict[str, object], by_src: dict[str, Transcript]
+) -> Iterator[tuple[ops.Piece, Transcript, int]]:
+    """Each piece of the main track with a transcript, and the shift from its source time to the timeline."""
+    for piece in ops.pieces(draft):
+        found = by_src.get(piece.src or "")
+        if found is not None:
+            yield piece, found, piece.start - piece.in_ms
+
+
 def timeline_sentences(draft: dict[str, object], by_src: dict[str, Transcript]) -> list[SpokenSentence]:
     """Sentences that a single piece of the main track holds entirely, in timeline time and order."""
     out: list[SpokenSentence] = []
-    for piece in ops.pieces(draft):
-        found = by_src.get(piece.src or "")
-        if found is None:
-            continue
-        shift = piece.start - piece.in_ms
+    for piece, found, shift in _held(draft, by_src):
         for s in found.sentences:
             if piece.in_ms <= s.start_ms and s.end_ms <= piece.in_ms + piece.duration:
                 out.append(SpokenSentence(s.start_ms + shift, s.end_ms + shift, s.text))
@@ -95,17 +101,12 @@ def timeline_sentences(draft: dict[str, object], by_src: dict[str, Transcript]) 
 def timeline_words(draft: dict[str, object], by_src: dict[str, Transcript]) -> list[SpokenWord]:
     """Words that a single piece holds entirely, in timeline order, each with the gaps around it."""
     out: list[SpokenWord] = []
-    for piece in ops.pieces(draft):
-        found = by_src.get(piece.src or "")
-        if found is None:
-            continue
-        shift = piece.start - piece.in_ms
-        inside = [
-            w for w in found.words if piece.in_ms <= w.start_ms and w.end_ms <= piece.in_ms + piece.duration
-        ]
+    for piece, found, shift in _held(draft, by_src):
+        end = piece.in_ms + piece.duration
+        inside = [w for w in found.words if piece.in_ms <= w.start_ms and w.end_ms <= end]
         for i, w in enumerate(inside):
             before = inside[i - 1].end_ms if i else piece.in_ms
-            after = inside[i + 1].start_ms if i + 1 < len(inside) else piece.in_ms + piece.duration
+            after = inside[i + 1].start_ms if i + 1 < len(inside) else end
             out.append(
                 SpokenWord(w.start_ms + shift, w.end_ms + shift, w.text, before + shift, after + shift)
             )
