@@ -23,12 +23,12 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-import platformdirs
 
 from nemo_mcp.draft import Interval, TimedText
 from nemo_mcp.engine import media as media_mod
 from nemo_mcp.engine.edit import MediaRef
 from nemo_mcp.engine.media import Progress, Transcript
+from nemo_mcp.engine.media.whisper_models import language_code
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ _TRANSCRIPT_FORMAT = 1
 
 def default_cache_dir() -> Path:
     """The per-user folder transcripts are kept in when the engine gives none."""
-    return Path(platformdirs.user_cache_dir("nemo-mcp", appauthor=False)) / "analysis"
+    return media_mod.model_cache_dir().parent / "analysis"
 
 
 _hashes: dict[tuple[str, int, int], str] = {}
@@ -196,17 +196,13 @@ class SessionAnalyzer:
             if found is not None or cached_only:
                 return found
             found = await media_mod.recognise(
-                media.path, choice, language=self._language_code(), on_progress=self._on_progress
+                media.path, choice, language=language_code(self._language), on_progress=self._on_progress
             )
             await anyio.to_thread.run_sync(
                 _write_atomically, file, {"format": _TRANSCRIPT_FORMAT, "transcript": found.to_json()}
             )
             logger.info("kept the transcript of %s (%d words)", media.filename, len(found.words))
             return found
-
-    def _language_code(self) -> str | None:
-        code = (self._language or "").strip().lower().replace("_", "-").split("-")[0]
-        return None if code in ("", "auto", "detect") else code
 
     async def transcribe(self, media: MediaRef) -> list[TimedText]:
         """What is said in ``media``, as caption cues (two readable lines each)."""

@@ -144,7 +144,7 @@ def _load_model(folder: Path) -> Any:
         return model
 
 
-def _import_whisper() -> None:
+def _require_whisper() -> None:
     if not transcription_available():
         raise MediaError(
             "Speech recognition is not installed here (the faster-whisper package is missing): reinstall "
@@ -210,7 +210,7 @@ async def recognise(
     path: Path, choice: ModelChoice, *, language: str | None = None, on_progress: Progress | None = None
 ) -> Transcript:
     """The transcript of the speech in ``path`` with the model ``choice``; ``language`` None detects it."""
-    _import_whisper()
+    _require_whisper()
     info = await probe(path)
     if not info.has_audio:
         raise MediaError(f"{path.name} has no sound to transcribe")

@@ -30,6 +30,7 @@ __all__ = [
     "Progress",
     "choose_model",
     "ensure_model",
+    "language_code",
     "missing_model_message",
     "model_cache_dir",
     "pull_model",
@@ -83,7 +84,8 @@ def model_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("nemo-mcp", appauthor=False)) / "models"
 
 
-def _base_language(language: str | None) -> str | None:
+def language_code(language: str | None) -> str | None:
+    """A project's language as Whisper names it (``zh-CN`` → ``zh``); None for automatic detection."""
     code = (language or "").strip().lower().replace("_", "-").split("-")[0]
     return None if code in ("", "auto", "detect") else code
 
@@ -95,7 +97,7 @@ def choose_model(spec: str | None = None, language: str | None = None) -> ModelC
     same size and speed the ``.en`` models recognise English better.
     """
     spec = (spec or asr_model_setting()).strip()
-    lang = _base_language(language)
+    lang = language_code(language)
     looks_like_path = os.sep in spec or spec.startswith((".", "~")) or Path(spec).expanduser().is_dir()
     if looks_like_path:
         folder = Path(spec).expanduser()
