@@ -59,6 +59,13 @@ class Check:
     fix: str | None = None
 
 
+def check_speech_model(settings: Settings) -> Check:
+    """Which speech model the settings choose and whether it is here (see :mod:`nemo_mcp.cli.models`)."""
+    from nemo_mcp.cli.models import check_speech_model as check
+
+    return check(settings)
+
+
 def run_doctor(settings: Settings, *, out: TextIO | None = None, both: bool = False) -> int:
     """Run the checks, print one line each, return the exit code.
 
@@ -126,6 +133,7 @@ def _backend_checks(settings: Settings, store: Store | None, *, both: bool) -> I
         yield from check_ffmpeg(needed=local)
     if local:
         yield check_font()
+        yield check_speech_model(settings)
     yield check_local_engine(settings) if local else check_cloud(settings.api_base)
     if store is not None:
         if not both or local:  # the client id is shared; say it once

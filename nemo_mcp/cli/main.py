@@ -25,6 +25,7 @@ commands (each has its own --help, e.g. nemo-mcp doctor --help):
   nemo-mcp doctor               check the installation and say what to fix
   nemo-mcp demo                 edit a generated sample lecture end to end, offline
   nemo-mcp local-backend        run only the embedded ffmpeg engine's HTTP API
+  nemo-mcp models pull [NAME]   fetch the speech model ahead of time (NEMO_ASR_MODEL)
 
 Every flag has an environment variable (NEMO_BACKEND, NEMO_SKILL, NEMO_API_BASE, NEMO_TOKEN,
 NEMO_MCP_HOME, NEMO_UPLOAD_ROOTS, …); flags win. See the README for the full table.
@@ -51,6 +52,11 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "edit a generated sample lecture end to end, offline",
         "Start the embedded ffmpeg engine, make a sample lecture, run the headline workflows on it and "
         "write the MP4s and a chapter list to --out. Needs no account and no network.",
+    ),
+    "models": (
+        "list the speech models, or fetch one ahead of time",
+        "List the speech-recognition models (NEMO_ASR_MODEL) and which are downloaded, or fetch one with "
+        "`models pull [NAME]` so the first captions need no download.",
     ),
     "local-backend": (
         "run only the embedded engine's HTTP API (for testing)",
@@ -107,13 +113,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"nemo-mcp {__version__}")
     _settings_flags(p, None)
     _serving_flags(p, None)
-    p.set_defaults(out=None, engine_key=None)
+    p.set_defaults(out=None, engine_key=None, words=[])
     commands = p.add_subparsers(dest="command", metavar="command", title="commands")
     # Flags given after the command land here; SUPPRESS keeps the ones not given from hiding
     # the same flags given before the command.
     sub = argparse.SUPPRESS
     for name, (summary, description) in _COMMANDS.items():
         c = commands.add_parser(name, help=summary, description=description)
+        if name == "models":
+            _home_and_debug(c, sub)
+            c.add_argument(
+                "words", nargs="*", metavar="list | pull [NAME]", help="what to do (default: list)"
+            )
+            continue
         if name == "local-backend":
             _home_and_debug(c, sub)
             _address_flags(c, sub, port_help="port (default 8766)")
@@ -166,7 +178,8 @@ def _setup_logging(debug: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
         settings = _settings(args)
     except NemoError as exc:
@@ -185,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nemo_mcp.cli.doctor import run_doctor
 
             return int(run_doctor(settings, both="backend" not in settings.model_fields_set))
+        if args.command == "models":
+            from nemo_mcp.cli.models import run_models
+
+            return run_models(settings, args.words)
         if args.command == "demo":
             from nemo_mcp.cli.demo import run_demo
 

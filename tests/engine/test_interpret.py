@@ -22,7 +22,7 @@ from nemo_mcp.engine.edit import (
     plan,
     push_history,
 )
-from nemo_mcp.engine.media import MediaInfo
+from nemo_mcp.engine.media import MediaInfo, Transcript
 
 # --------------------------------------------------------------------------- durations
 
@@ -408,6 +408,9 @@ class FakeAnalyzer:
         return self._subtitles.get(media.media_id, [])
 
     async def transcribe(self, media: MediaRef) -> list[TimedText]:
+        raise AssertionError("not expected")
+
+    async def transcript(self, media: MediaRef, *, cached_only: bool = False) -> Transcript | None:
         raise AssertionError("not expected")
 
     def can_transcribe(self) -> bool:

@@ -1,15 +1,13 @@
-"""Probing, analysing and transcribing media with the local engine."""
+"""Probing and analysing media with the local engine (speech: test_speech.py)."""
 
 from __future__ import annotations
 
-import itertools
-import sys
 from pathlib import Path
 
 import pytest
 
 from nemo_mcp.engine import media
-from nemo_mcp.engine.media import Cue, MediaError, Word, parse_subtitles, probe, words_to_cues
+from nemo_mcp.engine.media import Cue, MediaError, parse_subtitles, probe
 
 # --------------------------------------------------------------------------- probe
 
@@ -219,75 +217,3 @@ async def test_detect_scenes_needs_video(tone_mp3: Path) -> None:
     """Audio has no scenes."""
     with pytest.raises(MediaError, match="not a video"):
         await media.detect_scenes(tone_mp3)
-
-
-# --------------------------------------------------------------------------- transcription
-
-
-def test_words_to_cues_limits_lines() -> None:
-    """Caption lines stay within 42 characters and 5 s, and a pause starts a new capitalised line."""
-    words = [Word(f"word{i:02d}", i * 400, i * 400 + 300) for i in range(20)]
-    words.append(Word("again", 20_000, 20_300))
-    cues = words_to_cues(words)
-    assert all(len(c.text) <= 42 for c in cues)
-    assert all(c.end_ms - c.start_ms <= 5000 for c in cues)
-    assert [w for c in cues for w in c.text.lower().split()] == [w.text for w in words]
-    assert cues[0].text.startswith("Word00")
-    assert cues[1].text.startswith("word")  # continues the sentence
-    assert cues[-1] == Cue(20_000, 20_300, "Again")
-
-
-def test_words_to_cues_empty() -> None:
-    """No words, no cues."""
-    assert words_to_cues([]) == []
-
-
-def test_transcription_available_matches_install() -> None:
-    """Availability follows whether PocketSphinx can be imported."""
-    import importlib.util
-
-    assert media.transcription_available() == (importlib.util.find_spec("pocketsphinx") is not None)
-
-
-@pytest.mark.anyio
-async def test_transcribe_without_recogniser(monkeypatch: pytest.MonkeyPatch, tone_mp3: Path) -> None:
-    """Without PocketSphinx, transcription fails with a message naming the fix."""
-    monkeypatch.setitem(sys.modules, "pocketsphinx", None)
-    with pytest.raises(MediaError, match="offline transcription unavailable: install"):
-        await media.transcribe(tone_mp3)
-
-
-@pytest.mark.anyio
-async def test_transcribe_tone_gives_no_speech(tone_mp3: Path) -> None:
-    """A pure tone yields at most a few well-formed cues inside the file's length."""
-    cues = await media.transcribe(tone_mp3)
-    assert all(0 <= c.start_ms < c.end_ms <= 4200 for c in cues)
-    assert len(cues) <= 2
-
-
-@pytest.mark.anyio
-async def test_transcribe_needs_sound(tall_png: Path) -> None:
-    """A picture has nothing to transcribe."""
-    with pytest.raises(MediaError, match="no sound"):
-        await media.transcribe(tall_png)
-
-
-@pytest.fixture(scope="module")
-def speech_wav() -> Path:
-    """A synthetic English sentence (espeak-ng, committed: see tests/fixtures/speech/README.md)."""
-    return Path(__file__).resolve().parents[1] / "fixtures" / "speech" / "welcome.m4a"
-
-
-@pytest.mark.anyio
-async def test_transcribe_speech(speech_wav: Path) -> None:
-    """Synthetic speech is recognised into timed captions containing some of the spoken words."""
-    info = await probe(speech_wav)
-    cues = await media.transcribe(speech_wav)
-    assert cues
-    assert all(0 <= c.start_ms < c.end_ms <= info.duration_ms + 100 for c in cues)
-    assert all(a.end_ms <= b.start_ms for a, b in itertools.pairwise(cues))
-    heard = {w.strip(".,").lower() for c in cues for w in c.text.split()}
-    # Synthetic voices are hard for PocketSphinx; a few key words are enough to show it listens.
-    assert (
-        len(heard & {"welcome", "lecture", "today", "we", "will", "learn", "how", "video", "computer"}) >= 3
-    )

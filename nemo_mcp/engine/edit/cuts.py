@@ -1,4 +1,8 @@
-"""Handlers that cut the spine: undo, trims, cut ranges, silences and the highlight reel."""
+"""Handlers that cut the spine: undo, trims, cut ranges, silences and the highlight reel.
+
+Silences and the reel go by what is said when speech recognition is available: pauses with
+no word in them, and whole sentences.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,26 @@ from typing import Final
 
 from nemo_mcp.draft import clock, format_length, ops
 from nemo_mcp.draft.ops import Interval
-from nemo_mcp.engine.edit.operations import CutSegment, CutSilences, MakeHighlightReel, TrimVideo, Undo
+from nemo_mcp.engine.edit import spoken
+from nemo_mcp.engine.edit.operations import (
+    CutSegment,
+    CutSilences,
+    CutWords,
+    MakeHighlightReel,
+    TrimVideo,
+    Undo,
+)
 from nemo_mcp.engine.edit.state import EditRefused
 from nemo_mcp.engine.edit.workspace import Outcome, Workspace
+from nemo_mcp.engine.media import MediaError
 
 LOUD_NOISE_DB: Final = -20.0
 # An intro or ending without a scene change to end at: this much goes.
 DEFAULT_INTRO_MS: Final = 10_000
+# What Whisper writes for hesitations when it writes them at all (it usually leaves them out).
+FILLER_WORDS: Final = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "mm"})
+# A sentence in a highlight reel keeps this much of the pause on each side, so no word is clipped.
+REEL_PAD_MS: Final = 300
 
 
 async def undo(ws: Workspace, op: Undo) -> Outcome:
@@ -135,29 +152,49 @@ async def cut_segment(ws: Workspace, op: CutSegment) -> Outcome:
     )
 
 
+async def _silences(ws: Workspace, op: CutSilences) -> tuple[list[Interval], str, str]:
+    """The pauses to cut, how they were found, and a note when speech detection could not run."""
+    note = ""
+    if ws.analyzer.can_transcribe():
+        try:
+            by_src = await spoken.transcripts(ws)
+        except MediaError as exc:
+            note = f" Speech detection was not available ({exc}), so I went by loudness instead."
+        else:
+            if any(t.words or t.speech for t in by_src.values()):
+                found = spoken.speech_silences(ws.draft, by_src, op.min_silence_ms)
+                return found, f"longer than {format_length(op.min_silence_ms)} with no speech", note
+            note = " I heard no speech in it, so I went by loudness."
+    found = await ws.timeline_silences(noise_db=op.noise_db, min_silence_ms=op.min_silence_ms)
+    return found, f"longer than {format_length(op.min_silence_ms)} (quieter than {op.noise_db:g} dB)", note
+
+
 async def cut_silences(ws: Workspace, op: CutSilences) -> Outcome:
-    noise_db, min_silence_ms, padding_ms = op.noise_db, op.min_silence_ms, op.padding_ms
+    padding_ms = op.padding_ms
     ws.require_videos("cut silences", sound=True)
     total = ws.total()
-    silences = await ws.timeline_silences(noise_db=noise_db, min_silence_ms=min_silence_ms)
+    silences, params, note = await _silences(ws, op)
     cuts: list[Interval] = []
     for a, b in silences:
         lo = a if a <= 0 else a + padding_ms  # silence at the very start or end goes entirely
         hi = b if b >= total else b - padding_ms
         if hi - lo >= ops.MIN_PIECE_MS:
             cuts.append((lo, hi))
-    params = f"longer than {format_length(min_silence_ms)} (quieter than {noise_db:g} dB)"
     if not cuts:
         return (
-            f'I found no silences {params}, so nothing was cut. Try "cut silences longer than 0.4 seconds" '
-            f'or "below -30 dB".',
+            f'I found no silences {params}, so nothing was cut. Try "cut silences longer than 0.4 seconds".{note}',
             {"silences": 0, "removed_ms": 0},
         )
-    removed = ws.apply_keep(ops.complement(cuts, 0, total))
+    keep = ops.complement(cuts, 0, total)
+    if not keep:
+        raise EditRefused(
+            f"The whole video is silence {params}, so there is nothing left to keep; nothing was cut."
+        )
+    removed = ws.apply_keep(keep)
     return (
         f"Cut {len(cuts)} silence{'s' if len(cuts) != 1 else ''} {params}, keeping {format_length(padding_ms)} "
         f"around speech: removed {format_length(removed)}, so the video went from {format_length(total)} to "
-        f"{format_length(ws.total())}.",
+        f"{format_length(ws.total())}.{note}",
         {"silences": len(cuts), "removed_ms": removed, "cuts": [list(c) for c in cuts]},
     )
 
@@ -171,6 +208,49 @@ async def make_highlight_reel(ws: Workspace, op: MakeHighlightReel) -> Outcome:
             f"The video is already {format_length(total)}, within {format_length(target_ms)}, so there is "
             "nothing to cut for a highlight reel."
         )
+    note = ""
+    if ws.analyzer.can_transcribe():
+        try:
+            sentences = spoken.timeline_sentences(ws.draft, await spoken.transcripts(ws))
+        except MediaError as exc:
+            note = f" Speech recognition was not available ({exc}), so I went by sound and scene changes."
+        else:
+            if sentences:
+                return _sentence_reel(ws, sentences, target_ms, total)
+    message, extra = await _lively_reel(ws, target_ms, total)
+    return message + note, extra
+
+
+def _sentence_reel(
+    ws: Workspace, sentences: list[spoken.SpokenSentence], target_ms: int, total: int
+) -> Outcome:
+    """A reel of whole sentences, the ones richest in the talk's key words, in story order."""
+    picks = spoken.pick_sentences(sentences, target_ms, extra_ms=2 * REEL_PAD_MS)
+    if not picks:
+        raise EditRefused(
+            f"Every sentence is longer than {format_length(target_ms)}, so a reel of whole sentences cannot be "
+            "that short; ask for a longer reel."
+        )
+    keep = [(a, min(b, total)) for a, b in spoken.padded(picks, sentences, REEL_PAD_MS)]
+    ws.apply_keep(keep)
+    got = ws.total()
+    topics = spoken.key_words([s.text for s in sentences])
+    why = (
+        f"those richest in the talk's key words ({', '.join(topics)})"
+        if topics
+        else "those richest in content"
+    )
+    near = abs(got - target_ms) <= target_ms * 0.1
+    short = "" if near else f" (whole sentences could not come closer to {format_length(target_ms)})"
+    return (
+        f"Made a {format_length(got)} highlight reel of {len(picks)} whole sentences{short}: {why}, "
+        "kept in story order.",
+        {"moments": len(picks), "picks": [list(k) for k in keep], "by": "sentences"},
+    )
+
+
+async def _lively_reel(ws: Workspace, target_ms: int, total: int) -> Outcome:
+    """Without speech: the liveliest stretches by loudness and scene changes."""
     silences = await ws.timeline_silences(noise_db=-35.0, min_silence_ms=600)
     quiet = await ws.timeline_silences(noise_db=LOUD_NOISE_DB, min_silence_ms=300)
     scenes = await ws.timeline_scenes()
@@ -190,5 +270,46 @@ async def make_highlight_reel(ws: Workspace, op: MakeHighlightReel) -> Outcome:
     return (
         f"Made a {format_length(got)} highlight reel from {len(picks)} moments, picked for loud sound and "
         "frequent scene changes and kept in their original order.",
-        {"moments": len(picks), "picks": [list(p) for p in picks]},
+        {"moments": len(picks), "picks": [list(p) for p in picks], "by": "sound"},
+    )
+
+
+async def cut_words(ws: Workspace, op: CutWords) -> Outcome:
+    """Cut where the quoted words are said, or every filler word the transcript carries."""
+    ws.require_videos("cut what is said", sound=True)
+    if not ws.analyzer.can_transcribe():
+        raise EditRefused("Cutting by what is said needs speech recognition, which is not installed here.")
+    words = spoken.timeline_words(ws.draft, await spoken.transcripts(ws))
+    if not words:
+        raise EditRefused("I heard no speech on the timeline, so there are no words to cut.")
+    total = ws.total()
+    if op.fillers:
+        runs = [(i, i) for i, w in enumerate(words) if spoken.normal_word(w.text) in FILLER_WORDS]
+        if not runs:
+            return (
+                'The transcript has no filler words: the speech recogniser (Whisper) leaves "um" and "uh" '
+                'out of what it writes, so they cannot be found by their words. "cut out silences" removes '
+                "the pauses they leave.",
+                {"removed_ms": 0, "fillers": 0},
+            )
+    else:
+        assert op.phrase is not None
+        runs = spoken.find_phrase(words, op.phrase)
+        if not runs:
+            raise EditRefused(
+                f'I could not find "{op.phrase}" in what is said; give the words as spoken (the transcript '
+                'starts: "' + " ".join(w.text for w in words[:12]) + ' …").'
+            )
+    cuts = [spoken.cut_span(words, a, b) for a, b in runs]
+    keep = ops.complement(cuts, 0, total)
+    if not keep:
+        raise EditRefused("That would cut the whole video; nothing was cut.")
+    removed = ws.apply_keep(keep)
+    times = ", ".join(clock(a) for a, _ in cuts[:6]) + (" …" if len(cuts) > 6 else "")
+    what = f"{len(cuts)} filler word{'s' if len(cuts) != 1 else ''}" if op.fillers else f'"{op.phrase}"'
+    where = f" ({len(cuts)} times)" if not op.fillers and len(cuts) > 1 else ""
+    return (
+        f"Cut {what}{where} at {times}: removed {format_length(removed)}; the video is now "
+        f"{format_length(ws.total())} long.",
+        {"removed_ms": removed, "cuts": [list(c) for c in cuts]},
     )

@@ -24,6 +24,7 @@ from nemo_mcp.engine.edit.operations import (
     AddTitleCard,
     CutSegment,
     CutSilences,
+    CutWords,
     DescribeTimeline,
     GenerateChapters,
     MakeHighlightReel,
@@ -227,6 +228,19 @@ _SILENCE_PAD = rx(
 
 
 _SILENCE_GAP = re.compile(r"\s*(?:,\s*)?(?:that\s+are\s+|which\s+are\s+|and\s+|or\s+|\(\s*|\)\s*)*")
+
+
+def build_said(m: re.Match[str], text: str) -> Hit | None:
+    """ "cut the part where I say '…'": the quoted words right after the phrase."""
+    found = _quote_after(text, m.end())
+    if found is None:
+        return None
+    phrase, end = found
+    return _op(m, CutWords(phrase=phrase), end)
+
+
+def build_fillers(m: re.Match[str], text: str) -> Hit:
+    return _op(m, CutWords(fillers=True))
 
 
 def build_silences(m: re.Match[str], text: str) -> Hit:

@@ -24,6 +24,7 @@ __all__ = [
     "AddTitleCard",
     "CutSegment",
     "CutSilences",
+    "CutWords",
     "DescribeTimeline",
     "GenerateChapters",
     "MakeHighlightReel",
@@ -110,6 +111,16 @@ class CutSegment(Operation):
     phase: ClassVar[int] = P_TRIM
     start_ms: int
     end_ms: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CutWords(Operation):
+    """Cut what is said: every place the words of ``phrase`` are said, or the filler words."""
+
+    name: ClassVar[str] = "cut_words"
+    phase: ClassVar[int] = P_TRIM
+    phrase: str | None = None
+    fillers: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,6 +264,7 @@ OPERATIONS: Final[Mapping[str, type[Operation]]] = {
         Undo,
         TrimVideo,
         CutSegment,
+        CutWords,
         CutSilences,
         MakeHighlightReel,
         SplitSegments,

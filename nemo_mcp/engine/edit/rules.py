@@ -17,6 +17,7 @@ from nemo_mcp.engine.edit.grammar import (
     build_end_at,
     build_export,
     build_fades,
+    build_fillers,
     build_first,
     build_help,
     build_highlight,
@@ -30,6 +31,7 @@ from nemo_mcp.engine.edit.grammar import (
     build_music_volume,
     build_mute,
     build_platform,
+    build_said,
     build_segments,
     build_segments_bare,
     build_silences,
@@ -99,14 +101,21 @@ RULES: tuple[Rule, ...] = (
         refuse("noise reduction is not part of the offline engine yet"),
     ),
     Rule(
-        "refuse_filler",
+        "fillers",
         rx(
-            r"\b(?:remove|cut|delete|drop)\s+(?:the\s+|all\s+)?(?:filler\s+words?|ums?\b(?:\s+and\s+uhs?)?|uhs?\b)"
+            r"\b(?:remove|cut|delete|drop)\s+(?:out\s+)?(?:the\s+|all\s+)?(?:filler\s+words?|ums?\b(?:\s+and\s+uhs?)?|uhs?\b)"
         ),
-        refuse(
-            'removing filler words needs word-level timing from a transcript; "cut out silences" '
-            "removes the pauses around them"
+        build_fillers,
+    ),
+    Rule(
+        "said",
+        rx(
+            r"\b"
+            + _VERB_CUT
+            + r"\s+(?:out\s+)?(?:the\s+)?(?:part|bit|section|moment|place|sentence|words?)\s+"
+            r"(?:where|when|in\s+which)\s+I\s+(?:say|said|mention|mentioned)\b"
         ),
+        build_said,
     ),
     Rule(
         "refuse_visual",

@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 
 from nemo_mcp.draft import clock, format_length, ops
+from nemo_mcp.draft.ops import Interval
+from nemo_mcp.engine.edit import spoken
 from nemo_mcp.engine.edit.operations import GenerateChapters, SplitSegments
 from nemo_mcp.engine.edit.workspace import CHAPTER_TITLE_MS, Outcome, Workspace
+from nemo_mcp.engine.media import MediaError
+
+
+async def _sentence_pauses(ws: Workspace) -> list[Interval]:
+    """The pauses between spoken sentences on the timeline (empty without speech recognition)."""
+    if not ws.analyzer.can_transcribe():
+        return []
+    try:
+        sentences = spoken.timeline_sentences(ws.draft, await spoken.transcripts(ws))
+    except MediaError:
+        return []  # no model here: sections fall back to pauses and scene changes
+    return [(a.end, b.start) for a, b in itertools.pairwise(sentences) if b.start >= a.end]
+
+
+def on_whole_seconds(starts: Sequence[int], pauses: Sequence[Interval], tolerance_ms: int) -> list[int]:
+    """Starts on whole seconds, moved into the nearest pause between sentences when one is close.
+
+    Inside a pause the first whole second is used (YouTube lists whole seconds); a pause too
+    short to hold one gets its middle.
+    """
+    out: set[int] = set()
+    for s in starts:
+        near = [(0 if a <= s <= b else min(abs(s - a), abs(s - b)), a, b) for a, b in pauses]
+        best = min(near, default=None)
+        if s <= 0 or best is None or best[0] > tolerance_ms:
+            out.add(s // 1000 * 1000)
+            continue
+        _, a, b = best
+        whole = -(-a // 1000) * 1000
+        out.add(whole if whole <= b else (a + b) // 2)
+    return sorted(out)
 
 
 async def split_segments(ws: Workspace, op: SplitSegments) -> Outcome:
@@ -38,7 +73,8 @@ async def split_segments(ws: Workspace, op: SplitSegments) -> Outcome:
         else round(min(section / 3, max(max_ms - min_ms, 20_000) / 2))
     )
     starts = ops.plan_sections(total, n, candidates, tolerance_ms=tolerance, min_gap_ms=10_000)
-    starts = sorted({s // 1000 * 1000 for s in starts})
+    # A learning segment never starts inside a sentence when what is said is known.
+    starts = on_whole_seconds(starts, await _sentence_pauses(ws) if n > 1 else [], tolerance)
     cues = await ws.title_cues()
     titles = ws.titles(starts, cues, "Segment")
     ends = [*starts[1:], total]
@@ -58,7 +94,7 @@ async def split_segments(ws: Workspace, op: SplitSegments) -> Outcome:
     else:
         head = (
             f"Split the video into {len(starts)} learning segments (about {format_length(total // len(starts))} "
-            f"each, for {wanted}), starting at pauses and scene changes where there are any:"
+            f"each, for {wanted}), starting between sentences, at pauses and scene changes where there are any:"
         )
     tail = (
         "\nThe segments are marked on the timeline (with a chapter per segment); an export renders "
@@ -89,7 +125,8 @@ async def generate_chapters(ws: Workspace, op: GenerateChapters) -> Outcome:
             tolerance_ms=round(total / n / 3),
             min_gap_ms=ops.YOUTUBE_MIN_CHAPTER_MS + 999,
         )
-        starts = sorted({s // 1000 * 1000 for s in starts})
+        pauses = await _sentence_pauses(ws) if n > 1 else []
+        starts = on_whole_seconds(starts, pauses, round(total / n / 3))
         titles = ws.titles(starts, await ws.title_cues(), "Chapter")
         m["chapters"] = [{"s": s, "title": t} for s, t in zip(starts, titles, strict=True)]
     if show_titles:

@@ -41,7 +41,7 @@ async def add_captions(ws: Workspace, op: AddCaptions) -> Outcome:
     origin = (
         "from " + ", ".join(sorted(r.filename for r in ws.state.media.values() if r.kind == "subtitle"))
         if has_subs
-        else "by offline speech recognition"
+        else "by speech recognition on this computer (two lines of at most 42 characters each)"
     )
     return f"Added {len(cues)} captions {origin}, shown at the bottom and following every cut.", {
         "captions": len(cues)

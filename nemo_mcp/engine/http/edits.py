@@ -12,13 +12,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
 from nemo_mcp.api.frames import call_part, response_part, text_part
 from nemo_mcp.config import APP_NAME
 from nemo_mcp.draft import peek_meta
-from nemo_mcp.engine.analysis import SessionAnalyzer
+from nemo_mcp.engine.analysis import ProgressNotes, SessionAnalyzer
 from nemo_mcp.engine.edit import (
     EditState,
     Executor,
@@ -37,6 +38,8 @@ from nemo_mcp.engine.http.stream import AsgiResponse, Emit, EventStream
 from nemo_mcp.engine.store import MediaRecord, SessionRecord
 
 logger = logging.getLogger(__name__)
+# How often a step's analysis progress is sent, at most.
+PROGRESS_EVERY_S = 2.0
 
 
 @dataclass
@@ -81,6 +84,15 @@ def _drop_unused_history(edit: EditState) -> None:
         history.pop()  # nothing changed after all: nothing to undo
 
 
+async def _relay_progress(notes: ProgressNotes, emit: Emit) -> None:
+    """Send what slow analysis (a model download, recognition) has reached, every few seconds."""
+    frames = engine_frames()
+    while True:
+        await anyio.sleep(PROGRESS_EVERY_S)
+        if (sentence := notes.fresh()) is not None:
+            await emit(frames.event([text_part(sentence)], partial=True))
+
+
 async def run_instruction(engine: Engine, record: SessionRecord, text: str, emit: Emit) -> None:
     """Plan and execute one instruction, emitting ADK events; the state is saved after each step."""
     frames = engine_frames()
@@ -91,7 +103,14 @@ async def run_instruction(engine: Engine, record: SessionRecord, text: str, emit
         intro = describe_plan(the_plan)
         if intro:
             await emit(frames.event([text_part(intro)], partial=True))
-        executor = Executor(edit, SessionAnalyzer(session.state))
+        notes = ProgressNotes()
+        analyzer = SessionAnalyzer(
+            session.state,
+            language=record.language,
+            cache_dir=engine.root / "analysis",
+            on_progress=notes.report,
+        )
+        executor = Executor(edit, analyzer)
         ops = the_plan.operations
         # An undo restores history rather than adding to it; an edit that only looks adds nothing.
         keeps_history = not any(op.is_undo for op in ops) and any(op.changes_timeline for op in ops)
@@ -106,7 +125,10 @@ async def run_instruction(engine: Engine, record: SessionRecord, text: str, emit
             if index == 0 and intro:
                 parts.insert(0, text_part(intro))
             await emit(frames.event(parts, partial=False, function_call=True))
-            result = await executor.run(op)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_relay_progress, notes, emit)
+                result = await executor.run(op)
+                tg.cancel_scope.cancel()
             results.append(result)
             session.save()
             delta = {"draft": edit.draft, **edit.outputs}

@@ -4,25 +4,21 @@
   PyAV, with a decode check that catches truncated uploads;
 - :mod:`.subtitles`: SubRip and WebVTT files as timed cues, read with pysubs2;
 - :mod:`.analysis`: silences and scene changes, found by ffmpeg's filters;
-- :mod:`.speech`: offline English transcription with PocketSphinx, and captions from words.
+- :mod:`.speech`: speech recognition with word timings and voice activity (faster-whisper),
+  the model chosen and fetched by :mod:`.whisper_models`;
+- :mod:`.captions`: timed words made into readable captions.
 
 Every failure the user can fix is a :class:`MediaError` whose text names the fix. PyAV,
-pysubs2 and PocketSphinx are imported only when a function needs them.
+pysubs2 and faster-whisper are imported only when a function needs them.
 """
 
 from __future__ import annotations
 
 from nemo_mcp.engine.media.analysis import detect_scenes, detect_silences
+from nemo_mcp.engine.media.captions import MAX_CAPTION_CHARS, MAX_CAPTION_MS, MIN_CAPTION_MS, words_to_cues
 from nemo_mcp.engine.media.errors import MediaError
 from nemo_mcp.engine.media.probe import PROBE_TIME_LIMIT_S, MediaInfo, MediaKind, probe
-from nemo_mcp.engine.media.speech import (
-    MAX_CAPTION_CHARS,
-    MAX_CAPTION_MS,
-    Word,
-    transcribe,
-    transcription_available,
-    words_to_cues,
-)
+from nemo_mcp.engine.media.speech import Sentence, Transcript, Word, recognise, transcription_available
 from nemo_mcp.engine.media.subtitles import (
     MAX_SUBTITLE_BYTES,
     SUBTITLE_SUFFIXES,
@@ -30,24 +26,43 @@ from nemo_mcp.engine.media.subtitles import (
     parse_subtitles,
     read_subtitle_text,
 )
+from nemo_mcp.engine.media.whisper_models import (
+    MODEL_REPOS,
+    ModelChoice,
+    Progress,
+    choose_model,
+    missing_model_message,
+    model_cache_dir,
+    pull_model,
+)
 
 __all__ = [
     "MAX_CAPTION_CHARS",
     "MAX_CAPTION_MS",
     "MAX_SUBTITLE_BYTES",
+    "MIN_CAPTION_MS",
+    "MODEL_REPOS",
     "PROBE_TIME_LIMIT_S",
     "SUBTITLE_SUFFIXES",
     "Cue",
     "MediaError",
     "MediaInfo",
     "MediaKind",
+    "ModelChoice",
+    "Progress",
+    "Sentence",
+    "Transcript",
     "Word",
+    "choose_model",
     "detect_scenes",
     "detect_silences",
+    "missing_model_message",
+    "model_cache_dir",
     "parse_subtitles",
     "probe",
+    "pull_model",
     "read_subtitle_text",
-    "transcribe",
+    "recognise",
     "transcription_available",
     "words_to_cues",
 ]

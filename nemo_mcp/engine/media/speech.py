@@ -1,210 +1,219 @@
-"""Offline English speech recognition with PocketSphinx, and words grouped into captions.
+"""Speech recognition with word timings (faster-whisper), and the transcript it gives.
 
-Kept apart from the rest of the package so that another recogniser can replace it
-without touching probing, analysis or subtitles. PocketSphinx's model ships inside its
-wheel, so nothing is downloaded; the import happens only when transcription runs.
+One pass does everything the editor needs from the sound: Silero voice-activity detection
+(shipped inside faster-whisper) finds where someone speaks, only that speech is given to
+Whisper, and the words come back with their times on the file's own clock. The speech
+stretches are kept too: silence cutting reads them instead of a loudness threshold.
+
+faster-whisper (and with it CTranslate2 and onnxruntime) is imported only when recognition
+runs, and the model is loaded once per process.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import logging
+import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import Any, Final
 
 import anyio.to_thread
 
-from nemo_mcp.engine.ffmpeg import FFmpegError, ffmpeg_command, run_ffmpeg
-from nemo_mcp.engine.media.errors import MediaError, analysis_error
+from nemo_mcp.engine.media.errors import MediaError
 from nemo_mcp.engine.media.probe import probe
-from nemo_mcp.engine.media.subtitles import Cue
+from nemo_mcp.engine.media.whisper_models import ModelChoice, Progress, ensure_model
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
-_CHUNK_BYTES = SAMPLE_RATE * 2 * 4  # four seconds of 16-bit mono PCM per hand-off to the decoder thread
-# PocketSphinx slows down and grows its search on very long utterances; long speech is cut here.
-_MAX_UTTERANCE_S = 30.0
-MAX_CAPTION_CHARS = 42
-MAX_CAPTION_MS = 5000
-# A pause this long between words starts a new caption.
-_CAPTION_GAP_MS = 700
+__all__ = [
+    "SAMPLE_RATE",
+    "Sentence",
+    "Transcript",
+    "Word",
+    "recognise",
+    "sentences_of",
+    "transcription_available",
+]
 
-
-def transcription_available() -> bool:
-    """Whether :func:`transcribe` can run here (PocketSphinx and its bundled model are installed)."""
-    try:
-        return importlib.util.find_spec("pocketsphinx") is not None
-    except (ImportError, ValueError):
-        return False
+SAMPLE_RATE: Final = 16000
+# Voice activity: pauses shorter than this stay inside one stretch of speech; each stretch is
+# padded by _VAD_PAD_MS so Whisper hears the edges of words (the padding is taken off again
+# in the speech stretches the transcript keeps).
+_VAD_MIN_SILENCE_MS: Final = 400
+_VAD_PAD_MS: Final = 200
+# Words this far apart end a sentence even without a full stop (Whisper sometimes leaves it out).
+_SENTENCE_GAP_MS: Final = 2000
+_SENTENCE_END: Final = re.compile(r"[.!?…。！？]['\"”’)\]]*$")
 
 
 @dataclass(frozen=True)
 class Word:
-    """One recognised word and when it was said."""
+    """One recognised word, when it was said (file milliseconds), and how sure the model was."""
 
     text: str
     start_ms: int
     end_ms: int
+    probability: float = 1.0
 
 
-def _load_pocketsphinx() -> ModuleType:
+@dataclass(frozen=True)
+class Sentence:
+    """Words ``first``..``last`` (inclusive) of a transcript: one spoken sentence."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What is said in one file: words, sentences and the stretches of speech, in file milliseconds."""
+
+    language: str
+    model: str
+    duration_ms: int
+    words: tuple[Word, ...]
+    sentences: tuple[Sentence, ...]
+    speech: tuple[tuple[int, int], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "model": self.model,
+            "duration_ms": self.duration_ms,
+            "words": [[w.text, w.start_ms, w.end_ms, w.probability] for w in self.words],
+            "speech": [list(s) for s in self.speech],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Transcript:
+        words = tuple(Word(str(t), int(a), int(b), float(p)) for t, a, b, p in data["words"])
+        return cls(
+            language=str(data["language"]),
+            model=str(data["model"]),
+            duration_ms=int(data["duration_ms"]),
+            words=words,
+            sentences=tuple(sentences_of(words)),
+            speech=tuple((int(a), int(b)) for a, b in data["speech"]),
+        )
+
+
+def transcription_available() -> bool:
+    """Whether faster-whisper is installed (the model itself may still need fetching)."""
     try:
-        return importlib.import_module("pocketsphinx")
-    except ImportError as exc:
+        return importlib.util.find_spec("faster_whisper") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def sentences_of(words: Sequence[Word]) -> list[Sentence]:
+    """Words grouped into sentences: a full stop, question or exclamation mark, or a long pause ends one."""
+    out: list[Sentence] = []
+    first = 0
+    for i, word in enumerate(words):
+        last_word = i == len(words) - 1
+        paused = not last_word and words[i + 1].start_ms - word.end_ms >= _SENTENCE_GAP_MS
+        if last_word or paused or _SENTENCE_END.search(word.text):
+            part = words[first : i + 1]
+            text = " ".join(w.text for w in part)
+            out.append(Sentence(text, part[0].start_ms, part[-1].end_ms, first, i))
+            first = i + 1
+    return out
+
+
+_models: dict[str, Any] = {}
+_models_lock = threading.Lock()
+
+
+def _load_model(folder: Path) -> Any:
+    """The Whisper model in ``folder``, loaded once per process (int8 on the CPU)."""
+    key = str(folder.resolve())
+    with _models_lock:
+        model = _models.get(key)
+        if model is None:
+            from faster_whisper import WhisperModel
+
+            model = WhisperModel(key, device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 0)
+            _models[key] = model
+        return model
+
+
+def _require_whisper() -> None:
+    if not transcription_available():
         raise MediaError(
-            "offline transcription unavailable: install the 'pocketsphinx' package "
-            "(pip install pocketsphinx), or add captions from an SRT or WebVTT file instead"
-        ) from exc
+            "Speech recognition is not installed here (the faster-whisper package is missing): reinstall "
+            'nemo-mcp, or upload an .srt or .vtt subtitle file with the video and say "add captions".'
+        )
 
 
-class _Recogniser:
-    """PocketSphinx fed with PCM in arbitrary pieces; runs in a worker thread, one call at a time.
+def _recognise_blocking(
+    path: Path, choice: ModelChoice, language: str | None, on_progress: Progress | None
+) -> Transcript:
+    """Decode, detect speech, recognise it; runs in a worker thread."""
+    import numpy as np
+    from faster_whisper.audio import decode_audio
+    from faster_whisper.transcribe import restore_speech_timestamps
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
-    Voice activity detection splits the audio into utterances, each decoded on its own so
-    that word times stay exact and the decoder's search stays small.
-    """
-
-    def __init__(self, module: ModuleType) -> None:
-        self._decoder: Any = module.Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
-        self._endpointer: Any = module.Endpointer(sample_rate=SAMPLE_RATE)
-        self._frame_bytes: int = self._endpointer.frame_bytes
-        self._frame_rate: int = int(self._decoder.config["frate"])
-        self._pending = bytearray()
-        self._utterance_start: float | None = None
-        self._utterance_s = 0.0
-        self.words: list[Word] = []
-
-    def feed(self, data: bytes) -> None:
-        self._pending += data
-        usable = len(self._pending) - len(self._pending) % self._frame_bytes
-        for offset in range(0, usable, self._frame_bytes):
-            self._frame(bytes(self._pending[offset : offset + self._frame_bytes]))
-        del self._pending[:usable]
-
-    def finish(self) -> list[Word]:
-        if self._endpointer.in_speech:
-            # end_stream wants at least one byte; a frame of silence stands in for nothing.
-            last = bytes(self._pending) or bytes(self._frame_bytes)
-            speech = self._endpointer.end_stream(last)
-            if speech is not None:
-                self._speech(speech)
-        self._pending.clear()
-        self._end_utterance()
-        return self.words
-
-    def _frame(self, frame: bytes) -> None:
-        speech = self._endpointer.process(frame)
-        if speech is not None:
-            self._speech(speech)
-        if self._utterance_start is not None and not self._endpointer.in_speech:
-            self._end_utterance()
-
-    def _speech(self, speech: bytes) -> None:
-        if self._utterance_start is None:
-            self._utterance_start = float(self._endpointer.speech_start)
-            self._utterance_s = 0.0
-            self._decoder.start_utt()
-        elif self._utterance_s >= _MAX_UTTERANCE_S:
-            # Continuous speech: close this utterance and open the next where it stopped.
-            next_start = self._utterance_start + self._utterance_s
-            self._end_utterance()
-            self._utterance_start = next_start
-            self._utterance_s = 0.0
-            self._decoder.start_utt()
-        self._decoder.process_raw(speech, False, False)
-        self._utterance_s += len(speech) / 2 / SAMPLE_RATE
-
-    def _end_utterance(self) -> None:
-        if self._utterance_start is None:
-            return
-        offset_ms = self._utterance_start * 1000
-        self._decoder.end_utt()
-        for seg in self._decoder.seg():
-            word = _spoken_word(str(seg.word))
-            if word:
-                self.words.append(
-                    Word(
-                        text=word,
-                        start_ms=round(offset_ms + seg.start_frame * 1000 / self._frame_rate),
-                        end_ms=round(offset_ms + (seg.end_frame + 1) * 1000 / self._frame_rate),
-                    )
-                )
-        self._utterance_start = None
+    model = _load_model(ensure_model(choice, on_progress))
+    audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+    duration_s = len(audio) / SAMPLE_RATE
+    vad = VadOptions(min_silence_duration_ms=_VAD_MIN_SILENCE_MS, speech_pad_ms=_VAD_PAD_MS)
+    chunks = get_speech_timestamps(audio, vad, sampling_rate=SAMPLE_RATE)
+    speech = _unpadded(chunks, len(audio))
+    words: list[Word] = []
+    found_language = language or ""
+    if chunks:
+        voiced = np.concatenate(collect_chunks(audio, chunks, sampling_rate=SAMPLE_RATE)[0])
+        segments, info = model.transcribe(
+            voiced, language=language, word_timestamps=True, vad_filter=False, beam_size=5
+        )
+        found_language = str(info.language)
+        for segment in restore_speech_timestamps(segments, chunks, SAMPLE_RATE):
+            words += [_word(w) for w in segment.words or () if str(w.word).strip()]
+            if on_progress is not None:
+                on_progress("transcribe", min(float(segment.end), duration_s), duration_s)
+    return Transcript(
+        language=found_language,
+        model=choice.name,
+        duration_ms=round(duration_s * 1000),
+        words=tuple(words),
+        sentences=tuple(sentences_of(words)),
+        speech=tuple(speech),
+    )
 
 
-def _spoken_word(token: str) -> str:
-    """A dictionary token as text, or "" for silence, noise and filler markers."""
-    if not token or token[0] in "<[+" or token.startswith("++"):
-        return ""
-    word = re.sub(r"\(\d+\)$", "", token)  # "read(2)" is the second pronunciation of "read"
-    return "I" if word == "i" else word.replace("_", " ")
+def _word(w: Any) -> Word:
+    return Word(
+        str(w.word).strip(), round(float(w.start) * 1000), round(float(w.end) * 1000), float(w.probability)
+    )
 
 
-def words_to_cues(
-    words: Sequence[Word], *, max_chars: int = MAX_CAPTION_CHARS, max_ms: int = MAX_CAPTION_MS
-) -> list[Cue]:
-    """Group words into caption lines of at most ``max_chars`` characters and ``max_ms`` each.
-
-    A long pause also ends a line, so a caption never spans silence.
-    """
-    cues: list[Cue] = []
-    line: list[Word] = []
-    # A caption after a pause starts a sentence, as far as a reader can tell: capitalise it.
-    after_pause = True
-
-    def flush() -> None:
-        if line:
-            text = " ".join(w.text for w in line)
-            if after_pause:
-                text = text[:1].upper() + text[1:]
-            end_ms = max(line[-1].end_ms, line[0].start_ms + 1)
-            cues.append(Cue(start_ms=line[0].start_ms, end_ms=end_ms, text=text))
-            line.clear()
-
-    for word in words:
-        if line:
-            paused = word.start_ms - line[-1].end_ms > _CAPTION_GAP_MS
-            length = sum(len(w.text) + 1 for w in line) + len(word.text)
-            if paused or length > max_chars or word.end_ms - line[0].start_ms > max_ms:
-                flush()
-                after_pause = paused
-        line.append(word)
-    flush()
-    return cues
+def _unpadded(chunks: Sequence[dict[str, int]], samples: int) -> list[tuple[int, int]]:
+    """Silero's stretches (sample indices, padded) as milliseconds of actual speech."""
+    out: list[tuple[int, int]] = []
+    for chunk in chunks:
+        start = chunk["start"] + (_VAD_PAD_MS * SAMPLE_RATE // 1000 if chunk["start"] > 0 else 0)
+        end = chunk["end"] - (_VAD_PAD_MS * SAMPLE_RATE // 1000 if chunk["end"] < samples else 0)
+        if end > start:
+            out.append((start * 1000 // SAMPLE_RATE, end * 1000 // SAMPLE_RATE))
+    return out
 
 
-async def transcribe(path: Path) -> list[Cue]:
-    """English speech in ``path`` as caption cues, recognised offline with PocketSphinx."""
-    module = _load_pocketsphinx()
+async def recognise(
+    path: Path, choice: ModelChoice, *, language: str | None = None, on_progress: Progress | None = None
+) -> Transcript:
+    """The transcript of the speech in ``path`` with the model ``choice``; ``language`` None detects it."""
+    _require_whisper()
     info = await probe(path)
     if not info.has_audio:
         raise MediaError(f"{path.name} has no sound to transcribe")
-    recogniser: _Recogniser = await anyio.to_thread.run_sync(_Recogniser, module)
-    buffer = bytearray()
-
-    async def on_data(chunk: bytes) -> None:
-        buffer.extend(chunk)
-        if len(buffer) >= _CHUNK_BYTES:
-            data = bytes(buffer)
-            buffer.clear()
-            await anyio.to_thread.run_sync(recogniser.feed, data)
-
-    argv = ffmpeg_command(
-        "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn",
-        "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "pipe:1",
-    )  # fmt: skip
-    try:
-        await run_ffmpeg(argv, on_stdout_data=on_data)
-    except FFmpegError as exc:
-        raise analysis_error(path, "read the sound", exc) from exc
-    if buffer:
-        await anyio.to_thread.run_sync(recogniser.feed, bytes(buffer))
-    words = await anyio.to_thread.run_sync(recogniser.finish)
-    logger.debug("transcribed %d words from %s", len(words), path.name)
-    return words_to_cues(words)
+    transcript = await anyio.to_thread.run_sync(_recognise_blocking, path, choice, language, on_progress)
+    logger.debug("recognised %d words in %s with %s", len(transcript.words), path.name, choice.name)
+    return transcript
