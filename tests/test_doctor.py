@@ -320,6 +320,7 @@ def test_first_run_checks_both_backends_and_names_the_ready_one(
         "✓ ffmpeg",
         "✓ ffmpeg features",
         "✓ font",
+        "✓ speech model",
         "✓ local engine",
         "✓ client id",
         "✓ token",
