@@ -43,6 +43,12 @@ def test_no_heading_when_no_line_stands_out() -> None:
     assert split_heading([TextLine("Big title", 40, 30)], 360) == ("Big title", ())
 
 
+def test_timecodes_and_numbers_are_never_a_heading() -> None:
+    """A burned-in timecode or a slide number has no words, so it is left out, heading or body."""
+    lines = [TextLine("00:00:00.733 11", 10, 40), TextLine("Photosynthesis", 60, 30), TextLine("12", 300, 10)]
+    assert split_heading(lines, 360) == ("Photosynthesis", ())
+
+
 @pytest.fixture(scope="module")
 def slides(tmp_path_factory: pytest.TempPathFactory) -> Path:
     font = find_font()

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 MAX_TITLE_CHARS: Final = 49
 _MAX_PHRASE_WORDS: Final = 3
 _ELLIPSIS: Final = re.compile(r"…|\.{2,}")
-_SPLIT: Final = re.compile(r"[.,;:!?()\[\]\"“”‘’…—–]+|\s-\s")
+_SPLIT: Final = re.compile(r"[.,;:!?()\[\]\"“”‘’…—–\n]+|\s-\s")
 _TOKEN: Final = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
 # Words a talk says everywhere that name no topic (beyond the function words of ``spoken``).
 _VAGUE_WORDS: Final = """
@@ -129,7 +129,7 @@ def key_phrase(text: str, others: Sequence[str] = ()) -> str:
 
 def _spoken_title(text: str, others: Sequence[str]) -> str:
     """A short opening sentence whole, else the key phrase, else the first words (no ellipsis)."""
-    first = re.split(r"(?<=[.!?])\s", " ".join(text.split()), maxsplit=1)[0]
+    first = " ".join(re.split(r"(?<=[.!?])\s|\n", text.strip(), maxsplit=1)[0].split())
     if 1 < len(first.split()) <= _WHOLE_SENTENCE_WORDS and len(first) <= MAX_TITLE_CHARS:
         return fit_title(first.rstrip(".!?"))
     return key_phrase(text, others) or fit_title(" ".join(first.split()[:_WHOLE_SENTENCE_WORDS]))
@@ -153,7 +153,8 @@ def pick_titles(
     fallback: str,
 ) -> list[str]:
     """A title per section ``bounds[i]``: its heading, else its key phrase, else ``fallback i``."""
-    texts = [" ".join(c.text for c in said if s <= c.start < e) for s, e in bounds]
+    # One line per caption or sentence: a caption without a full stop still ends its thought.
+    texts = ["\n".join(c.text for c in said if s <= c.start < e) for s, e in bounds]
     titles: list[str] = []
     for i, ((s, e), text) in enumerate(zip(bounds, texts, strict=True), start=1):
         others = texts[: i - 1] + texts[i:]

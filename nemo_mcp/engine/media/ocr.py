@@ -74,9 +74,11 @@ def split_heading(lines: Sequence[TextLine], frame_height: float) -> tuple[str, 
 
     The heading is the topmost of the tallest lines, joined with the line under it when that
     one is as tall (a heading wrapped onto two lines). With other lines it must stand out (a
-    fifth taller than their median); alone, it must sit in the top half of the frame.
+    fifth taller than their median); alone, it must sit in the top half of the frame. Lines
+    without two letters (a running timecode, a slide number) are left out.
     """
-    ordered = sorted(lines, key=lambda line: line.top)
+    # Timecodes, page numbers and counters carry no words: they are never a heading.
+    ordered = sorted((line for line in lines if _has_words(line.text)), key=lambda line: line.top)
     if not ordered:
         return "", ()
     tallest = max(line.height for line in ordered)
@@ -94,6 +96,10 @@ def split_heading(lines: Sequence[TextLine], frame_height: float) -> tuple[str, 
         head.append(nxt)
     heading = " ".join(line.text.strip() for line in head)
     return heading, tuple(line.text for line in ordered if line not in head)
+
+
+def _has_words(text: str) -> bool:
+    return sum(ch.isalpha() for ch in text) >= 2
 
 
 def ocr_available() -> bool:
