@@ -39,8 +39,9 @@ SCENE_FRAME_DELAY_MS: Final = 700
 _MIN_SCORE: Final = 0.6
 # A lone line counts as a heading only in the top part of the frame (lower down it is a caption).
 _LONE_HEADING_TOP: Final = 0.5
-# Reading a very long video's every scene would take minutes; the first ones carry the outline.
-MAX_SCENES: Final = 200
+# A scene costs about a second to read on a busy two-core laptop, and a tool call must return
+# well inside a minute: beyond this many scenes the rest go unread (their chapters use speech).
+MAX_SCENES: Final = 30
 _MAX_WIDTH: Final = 1280
 
 
