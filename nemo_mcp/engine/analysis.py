@@ -7,7 +7,8 @@ kind and parameters, so a second instruction on the same media does not run ffmp
 A transcript is costlier and outlives sessions: it is kept as a JSON file named by the SHA-256
 of the media's bytes, the model and the language, in a cache folder shared by every session,
 so the same lecture uploaded again, edited in another project or after a restart is not
-recognised twice. Concurrent requests for one file wait for the first.
+recognised twice. Concurrent requests for one file wait for the first. The text each scene shows
+is kept the same way (``scenes.<hash>.json``), since reading it runs a model on every scene.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 ANALYSES_KEY = "video_analyses"
 # Bumped when the stored transcript's shape or the way it is computed changes.
 _TRANSCRIPT_FORMAT = 1
+_SCENE_TEXT_FORMAT = 1
 
 
 def default_cache_dir() -> Path:
@@ -88,6 +90,16 @@ def _read_transcript(path: Path) -> Transcript | None:
         return None  # absent or unreadable: computed again and rewritten
 
 
+def _read_scene_text(path: Path) -> list[media_mod.SceneText] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != _SCENE_TEXT_FORMAT:
+            return None
+        return [media_mod.SceneText.from_json(s) for s in data["scenes"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent or unreadable: read again and rewritten
+
+
 class ProgressNotes:
     """The latest progress of slow analysis (reported from worker threads), as sentences to send.
 
@@ -112,6 +124,8 @@ class ProgressNotes:
             mb = 1024 * 1024
             return f"Downloading the speech model: {done / mb:.0f} of {total / mb:.0f} MB…"
         share = f" ({done / total:.0%})" if total > 0 else ""
+        if what == "ocr":
+            return f"Reading the on-screen text: scene {done:.0f} of {total:.0f}{share}…"
         return f"Recognising speech: {done:.0f} of {total:.0f} seconds{share}…"
 
 
@@ -185,14 +199,36 @@ class SessionAnalyzer:
         text = media_mod.read_subtitle_text(data)
         return [TimedText(c.start_ms, c.end_ms, c.text) for c in media_mod.parse_subtitles(text)]
 
-    async def _transcript_file(self, media: MediaRef) -> tuple[Path, media_mod.ModelChoice]:
-        choice = media_mod.choose_model(None, self._language)
+    async def scene_text(self, media: MediaRef) -> list[media_mod.SceneText]:
+        """What each scene of ``media`` shows in writing (heading and body), read once per file's content."""
+        source = await _readable(media)
+        file = self._cache_dir / f"scenes.{await self._digest(media)}.json"
+        async with _key_locks.setdefault(str(file), anyio.Lock()):
+            found = await anyio.to_thread.run_sync(_read_scene_text, file)
+            if found is not None:
+                return found
+            found = await media_mod.read_scene_text(
+                source,
+                await self.scenes(media),
+                duration_ms=media.info.duration_ms,
+                on_progress=self._on_progress,
+            )
+            data = {"format": _SCENE_TEXT_FORMAT, "scenes": [s.to_json() for s in found]}
+            await anyio.to_thread.run_sync(_write_atomically, file, data)
+            logger.info("kept the on-screen text of %s (%d scenes)", media.filename, len(found))
+            return found
+
+    async def _digest(self, media: MediaRef) -> str:
         try:
-            digest = await content_hash(await _readable(media))
+            return await content_hash(await _readable(media))
         except OSError as exc:
             raise media_mod.MediaError(
                 f"could not read {media.filename} ({exc.strerror or type(exc).__name__}): upload it again"
             ) from exc
+
+    async def _transcript_file(self, media: MediaRef) -> tuple[Path, media_mod.ModelChoice]:
+        choice = media_mod.choose_model(None, self._language)
+        digest = await self._digest(media)
         lang = (self._language or "auto").lower()
         return self._cache_dir / f"{digest}.{choice.name}.{lang}.json", choice
 

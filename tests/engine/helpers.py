@@ -52,3 +52,38 @@ def pixel(frame: bytes, width: int, x: int, y: int) -> tuple[int, int, int]:
     """The RGB value at (x, y)."""
     i = (y * width + x) * 3
     return frame[i], frame[i + 1], frame[i + 2]
+
+
+def drawtext_escape(text: str) -> str:
+    """``text`` as a value of drawtext's ``text=`` option inside a filter graph."""
+    return text.replace("\\", "\\\\\\\\").replace("'", "'\\\\\\''").replace(":", "\\\\:").replace(",", "\\,")
+
+
+def slides_video(
+    out: Path, font: Path, slides: list[tuple[float, str, list[str]]], audio: Path | None = None
+) -> Path:
+    """A slide show: each slide (seconds, heading, body lines) a plain colour with a large heading on
+    top and smaller body lines under it, as a lecture's slides look; ``audio`` (if given) under it."""
+    colours = ["navy", "darkgreen", "black", "saddlebrown", "indigo"]
+    inputs: list[str] = []
+    chains: list[str] = []
+    for i, (seconds, heading, body) in enumerate(slides):
+        inputs += ["-f", "lavfi", "-i", f"color=c={colours[i % len(colours)]}:s=640x360:r=10:d={seconds}"]
+        draws = [
+            f"drawtext=fontfile={font}:text={drawtext_escape(heading)}:fontsize=40:fontcolor=white:x=30:y=30"
+        ]
+        draws += [
+            f"drawtext=fontfile={font}:text={drawtext_escape(line)}:fontsize=20:fontcolor=white:x=30:y={140 + 40 * j}"
+            for j, line in enumerate(body)
+        ]
+        chains.append(f"[{i}:v]{','.join(draws)}[s{i}]")
+    n = len(slides)
+    graph = ";".join(chains) + ";" + "".join(f"[s{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=0[v]"
+    args = [*inputs]
+    if audio is not None:
+        args += ["-i", str(audio)]
+    args += ["-filter_complex", graph, "-map", "[v]"]
+    if audio is not None:
+        args += ["-map", f"{n}:a", "-c:a", "aac", "-shortest"]
+    ffmpeg(*args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out))
+    return out

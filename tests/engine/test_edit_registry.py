@@ -22,6 +22,8 @@ from nemo_mcp.engine.edit import (
 
 # One instruction per grammar rule, read by that rule.
 EXAMPLES = {
+    "set_chapters": "set the chapters to 0:00 Welcome, 1:10 Antigens and antibodies, 2:30 Summary",
+    "rename_chapter": "rename chapter 2 to Antigens and antibodies",
     "refuse_clicks": "highlight the clicks",
     "refuse_background": "remove the background",
     "refuse_translate": "translate it to French",

@@ -22,7 +22,7 @@ from nemo_mcp.engine.edit import (
     plan,
     push_history,
 )
-from nemo_mcp.engine.media import MediaInfo, Transcript
+from nemo_mcp.engine.media import MediaInfo, SceneText, Transcript
 
 # --------------------------------------------------------------------------- durations
 
@@ -412,6 +412,9 @@ class FakeAnalyzer:
 
     async def transcript(self, media: MediaRef, *, cached_only: bool = False) -> Transcript | None:
         raise AssertionError("not expected")
+
+    async def scene_text(self, media: MediaRef) -> list[SceneText]:
+        return []  # no slides: titles come from captions or numbering
 
     def can_transcribe(self) -> bool:
         return False

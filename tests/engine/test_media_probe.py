@@ -203,11 +203,12 @@ async def test_probe_subtitle_too_large(made: Path) -> None:
 
 
 def test_heavy_libraries_load_lazily() -> None:
-    """Importing the media package and the MCP server loads neither PyAV, pysubs2 nor faster-whisper."""
+    """Importing the media package and the MCP server loads neither PyAV, pysubs2, faster-whisper nor RapidOCR."""
     code = (
         "import sys, nemo_mcp.engine.media, nemo_mcp.mcp.server\n"
-        "print(sorted(m for m in ('av', 'pysubs2', 'faster_whisper', 'ctranslate2', 'huggingface_hub') "
-        "if m in sys.modules))"
+        "heavy = ('av', 'pysubs2', 'faster_whisper', 'ctranslate2', 'huggingface_hub',\n"
+        "         'rapidocr', 'onnxruntime', 'cv2')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True

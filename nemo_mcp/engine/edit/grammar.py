@@ -33,6 +33,8 @@ from nemo_mcp.engine.edit.operations import (
     Position,
     RemoveBackgroundMusic,
     RemoveCaptions,
+    RenameChapter,
+    SetChapters,
     SetOriginalVolume,
     SetPlatform,
     SplitSegments,
@@ -318,6 +320,49 @@ def build_chapters(m: re.Match[str], text: str) -> Hit:
     return _op(
         m, GenerateChapters(show_titles=bool(m.group("onscreen")), count=_count(m.group("count")) or None)
     )
+
+
+# A chapter line: a clock time, then its title up to the next line's time (or the end).
+_CHAPTER_LINE = re.compile(
+    r"(?:^|(?<=[\s,;\n]))\(?(?P<t>\d{1,2}(?::\d{2}){1,2})\)?\s*(?:[-–—:.]\s*)?(?P<title>.*?)\s*[,;]?\s*"
+    r"(?=(?:(?<=[\s,;\n])\(?\d{1,2}(?::\d{2}){1,2}\b)|$)",
+    re.DOTALL,
+)
+
+
+def build_set_chapters(m: re.Match[str], text: str) -> Hit | None:
+    """The chapter list after the match, taken whole: every "time title" pair to the end of the text."""
+    starts: list[int] = []
+    titles: list[str] = []
+    for line in _CHAPTER_LINE.finditer(text, m.end()):
+        t = parse_duration(line.group("t"))
+        title = line.group("title").strip().strip("\"“”'‘’").strip()
+        if t is None or not title:
+            return None
+        starts.append(t)
+        titles.append(title)
+    if not starts:
+        return None
+    return _op(m, SetChapters(starts_ms=tuple(starts), titles=tuple(titles)), end=len(text))
+
+
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+             "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}  # fmt: skip
+
+
+def build_rename_chapter(m: re.Match[str], text: str) -> Hit | None:
+    """The new title: quoted, or the rest of the instruction (it is the title, whatever it says)."""
+    number = _ORDINALS[m.group("ord").lower()] if m.group("ord") else _count(m.group("n"))
+    if not number:
+        return None
+    quoted = QUOTE.match(text, m.end())
+    if quoted is not None:
+        title, end = next(g for g in quoted.groups() if g is not None).strip(), quoted.end()
+    else:
+        title, end = text[m.end() :].strip().rstrip(".!").strip(), len(text)
+    if not title:
+        return None
+    return _op(m, RenameChapter(number=number, title=title), end=end)
 
 
 def build_captions_off(m: re.Match[str], text: str) -> Hit:

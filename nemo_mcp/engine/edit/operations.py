@@ -32,6 +32,8 @@ __all__ = [
     "Operation",
     "RemoveBackgroundMusic",
     "RemoveCaptions",
+    "RenameChapter",
+    "SetChapters",
     "SetOriginalVolume",
     "SetPlatform",
     "SplitSegments",
@@ -162,6 +164,27 @@ class GenerateChapters(Operation):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SetChapters(Operation):
+    """The assistant's own chapter list, kept exactly: ``starts_ms[i]`` begins ``titles[i]``."""
+
+    name: ClassVar[str] = "set_chapters"
+    phase: ClassVar[int] = P_CHAPTERS
+    starts_ms: tuple[int, ...]
+    titles: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenameChapter(Operation):
+    """A new title, exactly as given, for chapter ``number`` (counted from 1)."""
+
+    name: ClassVar[str] = "rename_chapter"
+    # After chapters are generated or set in the same instruction, so it renames one of those.
+    phase: ClassVar[int] = P_CHAPTERS + 1
+    number: int
+    title: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class AddCaptions(Operation):
     name: ClassVar[str] = "add_captions"
     phase: ClassVar[int] = P_CAPTIONS
@@ -269,6 +292,8 @@ OPERATIONS: Final[Mapping[str, type[Operation]]] = {
         MakeHighlightReel,
         SplitSegments,
         GenerateChapters,
+        SetChapters,
+        RenameChapter,
         AddCaptions,
         RemoveCaptions,
         AddText,

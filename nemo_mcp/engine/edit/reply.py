@@ -18,7 +18,8 @@ CAPABILITIES: Final = (
     '- trim: "remove the intro", "cut the first 5 seconds", "keep 0:30 to 2:00", "cut from 1:00 to 1:20"\n'
     '- cut silences: "cut out silences", "remove pauses longer than 1.5 seconds below -40 dB"\n'
     '- learning segments: "break this lecture into 3-5 minute segments"\n'
-    '- chapters with timestamps and titles, and a YouTube chapter list: "generate chapters"\n'
+    "- chapters with timestamps and titles (from slide headings or what is said), and a YouTube chapter list: "
+    '"generate chapters"; your own: "set the chapters to 0:00 Welcome, 1:10 Antigens", "rename chapter 2 to …"\n'
     '- captions from an uploaded .srt/.vtt file (or offline speech recognition): "add captions"\n'
     "- text: 'add a title \"Intro to Calculus\"', 'add text \"Subscribe\" at the bottom from 0:05 to 0:10', "
     '"add chapter titles", "add a title card", "insert a summary slide at the end"\n'

@@ -31,9 +31,11 @@ from nemo_mcp.engine.edit.grammar import (
     build_music_volume,
     build_mute,
     build_platform,
+    build_rename_chapter,
     build_said,
     build_segments,
     build_segments_bare,
+    build_set_chapters,
     build_silences,
     build_start_at,
     build_summary,
@@ -52,6 +54,26 @@ _TO = r"(?:-|–|—|to|until|till|through|and)"
 # The table. Order is priority: an earlier rule's match claims its words, so a later rule
 # cannot read them again ("add chapter titles" is chapters, not a text overlay).
 RULES: tuple[Rule, ...] = (
+    # The assistant's own chapters come first: their titles are content, whatever words they hold.
+    Rule(
+        "set_chapters",
+        rx(
+            r"\b(?:set|make|change|replace|use|mark|put|give\s+(?:it|the\s+video))\s+(?:the\s+|these\s+|my\s+)?"
+            r"(?:youtube\s+|video\s+)?chapters?(?:\s+(?:list|markers?))?\s*(?:(?:to|as|with|at)\b\s*)?:?\s*"
+            r"(?=\(?\d{1,2}(?::\d{2}){1,2}\b)|^\s*chapters?\s*:\s*(?=\(?\d{1,2}(?::\d{2}){1,2}\b)"
+        ),
+        build_set_chapters,
+    ),
+    Rule(
+        "rename_chapter",
+        rx(
+            r"\b(?:rename|retitle|call|name|(?:change|set)\s+the\s+(?:title|name)\s+of)\s+(?:the\s+)?"
+            r"(?:(?P<ord>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last)\s+chapter|"
+            r"chapter\s+(?:(?:number|no\.?)\s*)?(?P<n>\d+|one|two|three|four|five|six|seven|eight|nine|ten))"
+            r"(?:'s\s+title)?\s+(?:to|as|:)?\s*:?\s*"
+        ),
+        build_rename_chapter,
+    ),
     # Things we will not pretend to do.
     Rule(
         "refuse_clicks",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Sequence
 
 from nemo_mcp.draft import clock, format_length, ops
 from nemo_mcp.draft.ops import Interval
 from nemo_mcp.engine.edit import spoken
-from nemo_mcp.engine.edit.operations import GenerateChapters, SplitSegments
+from nemo_mcp.engine.edit.operations import GenerateChapters, RenameChapter, SetChapters, SplitSegments
+from nemo_mcp.engine.edit.state import EditRefused
+from nemo_mcp.engine.edit.titles import section_titles
 from nemo_mcp.engine.edit.workspace import CHAPTER_TITLE_MS, Outcome, Workspace
 from nemo_mcp.engine.media import MediaError
 
@@ -75,8 +78,7 @@ async def split_segments(ws: Workspace, op: SplitSegments) -> Outcome:
     starts = ops.plan_sections(total, n, candidates, tolerance_ms=tolerance, min_gap_ms=10_000)
     # A learning segment never starts inside a sentence when what is said is known.
     starts = on_whole_seconds(starts, await _sentence_pauses(ws) if n > 1 else [], tolerance)
-    cues = await ws.title_cues()
-    titles = ws.titles(starts, cues, "Segment")
+    titles = await section_titles(ws, starts, "Segment")
     ends = [*starts[1:], total]
     m = ops.project_meta(ws.draft)
     m["segments"] = [{"s": s, "e": e, "title": t} for s, e, t in zip(starts, ends, titles, strict=True)]
@@ -127,25 +129,80 @@ async def generate_chapters(ws: Workspace, op: GenerateChapters) -> Outcome:
         )
         pauses = await _sentence_pauses(ws) if n > 1 else []
         starts = on_whole_seconds(starts, pauses, round(total / n / 3))
-        titles = ws.titles(starts, await ws.title_cues(), "Chapter")
+        titles = await section_titles(ws, starts, "Chapter")
         m["chapters"] = [{"s": s, "title": t} for s, t in zip(starts, titles, strict=True)]
     if show_titles:
         ops.remove_track(ws.draft, ops.TEXT, "chapter")
         ops.ensure_track(ws.draft, ops.TEXT, "chapter", "Chapter titles")
     ws.refresh()
+    shown = f" and shown each title on screen for {format_length(CHAPTER_TITLE_MS)}" if show_titles else ""
+    return _chapters_reply(ws, "Marked", shown)
+
+
+def _chapters_reply(ws: Workspace, lead: str, more: str = "") -> Outcome:
+    """The chapter list as the reply shows it, with the YouTube list or what stands in its way."""
+    m = ops.project_meta(ws.draft)
     chapters = [c for c in m.get("chapters", []) if isinstance(c, dict)]
     listing = "\n".join(f"{clock(ops.as_int(c.get('s')))} {c.get('title', '')}" for c in chapters)
-    shown = f" and shown each title on screen for {format_length(CHAPTER_TITLE_MS)}" if show_titles else ""
-    parts = [f"Marked {len(chapters)} chapter{'s' if len(chapters) != 1 else ''}{shown}:\n{listing}"]
+    head = f"{lead} {len(chapters)} chapter{'s' if len(chapters) != 1 else ''}{more}"
+    parts = [f"{head}:\n{listing}"]
     yt = ws.state.outputs.get("youtube_chapters")
     problems = ws.state.outputs.get("youtube_chapter_problems") or []
     if yt:
         parts.append(f"YouTube chapter list (paste it into the video description):\n{yt}")
     else:
         parts.append("There is no YouTube chapter list: " + "; ".join(problems) + ".")
-    if not any(c.get("title", "").split(" ")[0] != "Chapter" for c in chapters):
+    if chapters and all(re.fullmatch(r"Chapter \d+", str(c.get("title", ""))) for c in chapters):
         parts.append(
-            "The titles are numbered because there are no captions to name them from; upload an .srt/.vtt "
-            'and say "add captions", then ask for chapters again.'
+            "The titles are numbered because the video shows no headings and nothing said could be read; "
+            'upload an .srt/.vtt and say "add captions", or name them: "set the chapters to 0:00 Welcome, …".'
         )
     return "\n".join(parts), {"chapters": chapters, "youtube_chapters": yt}
+
+
+async def set_chapters(ws: Workspace, op: SetChapters) -> Outcome:
+    """The chapters exactly as given: these starts, these titles, nothing moved or renamed."""
+    total = ws.require_timeline("add chapters")
+    starts, titles = list(op.starts_ms), list(op.titles)
+    if len(starts) != len(titles) or not starts:
+        raise EditRefused(
+            'Give each chapter a start time and a title: "set the chapters to 0:00 Welcome, 1:10 …".'
+        )
+    late = [clock(s) for s in starts if s >= total]
+    if late:
+        raise EditRefused(
+            f"The video is {clock(total)} long, so a chapter cannot start at {', '.join(late)}: "
+            "give start times inside the video."
+        )
+    if any(b <= a for a, b in itertools.pairwise(starts)):
+        raise EditRefused(
+            "The chapter start times must rise from one chapter to the next: list them in order."
+        )
+    ops.project_meta(ws.draft)["chapters"] = [
+        {"s": s, "title": t} for s, t in zip(starts, titles, strict=True)
+    ]
+    ws.refresh()
+    return _chapters_reply(ws, "Set", " as you gave them")
+
+
+async def rename_chapter(ws: Workspace, op: RenameChapter) -> Outcome:
+    """One chapter's title replaced by the words given, exactly."""
+    ws.require_timeline("rename a chapter")
+    chapters = [c for c in ops.project_meta(ws.draft).get("chapters") or [] if isinstance(c, dict)]
+    if not chapters:
+        raise EditRefused(
+            'There are no chapters to rename yet: say "generate chapters", or give the list: '
+            '"set the chapters to 0:00 Welcome, 1:10 …".'
+        )
+    index = len(chapters) - 1 if op.number < 0 else op.number - 1
+    if not 0 <= index < len(chapters):
+        raise EditRefused(
+            f"There are {len(chapters)} chapters, so there is no chapter {op.number}: "
+            f"name one from 1 to {len(chapters)}."
+        )
+    old = str(chapters[index].get("title", ""))
+    chapters[index]["title"] = op.title
+    ws.refresh()
+    return _chapters_reply(
+        ws, f"Renamed chapter {index + 1} from “{old}” to “{op.title}”. The {{n}} chapter{{s}}"
+    )

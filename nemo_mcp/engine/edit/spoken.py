@@ -44,6 +44,7 @@ there these they this those through to too up us very was we were what when wher
 who why will with would you your let lets going get got really thing things way
 """
 _STOP: Final = frozenset(_STOP_WORDS.split())
+STOP_WORDS: Final = _STOP  # shared with the key phrases of titles
 _WORD: Final = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 
 

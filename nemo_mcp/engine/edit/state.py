@@ -10,7 +10,7 @@ from typing import Any, Final, Protocol
 from nemo_mcp.draft import ops
 from nemo_mcp.draft.ops import Interval, TimedText
 from nemo_mcp.engine.edit.operations import Operation
-from nemo_mcp.engine.media import MediaInfo, Transcript
+from nemo_mcp.engine.media import MediaInfo, SceneText, Transcript
 
 __all__ = [
     "HISTORY_LIMIT",
@@ -71,6 +71,8 @@ class Analyzer(Protocol):
     async def transcribe(self, media: MediaRef) -> list[TimedText]: ...
 
     async def transcript(self, media: MediaRef, *, cached_only: bool = False) -> Transcript | None: ...
+
+    async def scene_text(self, media: MediaRef) -> list[SceneText]: ...
 
     def can_transcribe(self) -> bool: ...
 

@@ -9,7 +9,6 @@ which re-derives everything that follows the spine after an edit.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -24,17 +23,6 @@ CHAPTER_TITLE_MS: Final = 3000
 
 # What a handler returns: the sentence for the reply, and extra fields for the functionResponse.
 Outcome = tuple[str, dict[str, Any]]
-
-
-def _title_from_text(text: str, *, max_words: int = 6) -> str:
-    text = re.sub(r"<[^>]*>|\{[^}]*\}", "", text)
-    text = " ".join(text.split())
-    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
-    words = sentence.split()
-    title = " ".join(words[:max_words]).strip(" ,;:-–—.!?\"'")
-    if len(words) > max_words:
-        title += "…"
-    return title[:1].upper() + title[1:]
 
 
 class Workspace:
@@ -135,20 +123,6 @@ class Workspace:
             return cues
         by_src = await self.caption_sources(transcribe=False)
         return ops.timeline_cues(self.draft, by_src) if by_src else []
-
-    def titles(self, starts: Sequence[int], cues: Sequence[TimedText], fallback: str) -> list[str]:
-        total = self.total()
-        titles: list[str] = []
-        ends = [*starts[1:], total]
-        for i, (s, e) in enumerate(zip(starts, ends, strict=True), start=1):
-            inside = [c for c in cues if s <= c.start < e] or [c for c in cues if c.start < e and c.end > s]
-            title = _title_from_text(inside[0].text) if inside else ""
-            if not title:
-                title = f"{fallback} {i}"
-            if title in titles:
-                title = f"{title} ({i})"
-            titles.append(title)
-        return titles
 
     def refresh(self) -> None:
         """Re-derive what follows the spine: duration, captions, music, the YouTube list."""

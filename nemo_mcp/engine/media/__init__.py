@@ -6,10 +6,11 @@
 - :mod:`.analysis`: silences and scene changes, found by ffmpeg's filters;
 - :mod:`.speech`: speech recognition with word timings and voice activity (faster-whisper),
   the model chosen and fetched by :mod:`.whisper_models`;
-- :mod:`.captions`: timed words made into readable captions.
+- :mod:`.captions`: timed words made into readable captions;
+- :mod:`.ocr`: on-screen text, one frame per scene (RapidOCR), the heading told from the body.
 
 Every failure the user can fix is a :class:`MediaError` whose text names the fix. PyAV,
-pysubs2 and faster-whisper are imported only when a function needs them.
+pysubs2, faster-whisper and RapidOCR are imported only when a function needs them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from nemo_mcp.engine.media.analysis import detect_scenes, detect_silences
 from nemo_mcp.engine.media.captions import MAX_CAPTION_CHARS, MAX_CAPTION_MS, MIN_CAPTION_MS, words_to_cues
 from nemo_mcp.engine.media.errors import MediaError
+from nemo_mcp.engine.media.ocr import SceneText, TextLine, ocr_available, read_scene_text, split_heading
 from nemo_mcp.engine.media.probe import PROBE_TIME_LIMIT_S, MediaInfo, MediaKind, probe
 from nemo_mcp.engine.media.speech import Sentence, Transcript, Word, recognise, transcription_available
 from nemo_mcp.engine.media.subtitles import (
@@ -50,7 +52,9 @@ __all__ = [
     "MediaKind",
     "ModelChoice",
     "Progress",
+    "SceneText",
     "Sentence",
+    "TextLine",
     "Transcript",
     "Word",
     "choose_model",
@@ -58,11 +62,14 @@ __all__ = [
     "detect_silences",
     "missing_model_message",
     "model_cache_dir",
+    "ocr_available",
     "parse_subtitles",
     "probe",
     "pull_model",
+    "read_scene_text",
     "read_subtitle_text",
     "recognise",
+    "split_heading",
     "transcription_available",
     "words_to_cues",
 ]

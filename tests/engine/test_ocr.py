@@ -1,0 +1,106 @@
+"""On-screen text: RapidOCR reads one frame per scene; the heading is told apart from the body."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nemo_mcp.engine import media as media_mod
+from nemo_mcp.engine.analysis import SessionAnalyzer
+from nemo_mcp.engine.edit import MediaRef
+from nemo_mcp.engine.media import MediaError, SceneText, TextLine, probe, read_scene_text, split_heading
+from nemo_mcp.engine.render.assets import find_font
+from tests.engine.helpers import slides_video
+
+pytest.importorskip("rapidocr", reason="reading on-screen text needs rapidocr")
+
+
+def test_heading_is_the_largest_topmost_line() -> None:
+    """Of lines of several sizes, the tallest one on top is the heading; the rest is body, in order."""
+    lines = [
+        TextLine("Water is split", 180, 22),
+        TextLine("Part 2 - The light reactions", 30, 44),
+        TextLine("Chlorophyll absorbs light", 140, 22),
+    ]
+    assert split_heading(lines, 360) == (
+        "Part 2 - The light reactions",
+        ("Chlorophyll absorbs light", "Water is split"),
+    )
+
+
+def test_a_heading_wrapped_onto_two_lines_is_joined() -> None:
+    """Two equally large lines one under the other are one heading."""
+    lines = [TextLine("The light", 20, 40), TextLine("reactions", 64, 40), TextLine("body", 200, 20)]
+    assert split_heading(lines, 360) == ("The light reactions", ("body",))
+
+
+def test_no_heading_when_no_line_stands_out() -> None:
+    """Lines of one size (a page of text) have no heading; a lone line low in the frame is a caption."""
+    same = [TextLine("one line", 30, 20), TextLine("another line", 60, 20), TextLine("third", 90, 21)]
+    assert split_heading(same, 360)[0] == ""
+    assert split_heading([TextLine("Subscribe", 300, 30)], 360) == ("", ("Subscribe",))
+    assert split_heading([TextLine("Big title", 40, 30)], 360) == ("Big title", ())
+
+
+def test_timecodes_and_numbers_are_never_a_heading() -> None:
+    """A burned-in timecode or a slide number has no words, so it is left out, heading or body."""
+    lines = [TextLine("00:00:00.733 11", 10, 40), TextLine("Photosynthesis", 60, 30), TextLine("12", 300, 10)]
+    assert split_heading(lines, 360) == ("Photosynthesis", ())
+
+
+@pytest.fixture(scope="module")
+def slides(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    font = find_font()
+    if font is None:
+        pytest.skip("no font to draw the slides with")
+    out = tmp_path_factory.mktemp("ocr") / "slides.mp4"
+    return slides_video(
+        out,
+        font[0],
+        [
+            (3, "Part 1 - Light", ["Light travels as waves", "Plants capture it"]),
+            (3, "Part 2 - The light reactions", ["Chlorophyll absorbs light"]),
+        ],
+    )
+
+
+@pytest.mark.anyio
+async def test_each_scene_gives_its_heading_and_body(slides: Path) -> None:
+    """One frame per scene is read: the heading and the body lines of each slide, at the scene's start."""
+    scenes = await media_mod.detect_scenes(slides)
+    info = await probe(slides)
+    found = await read_scene_text(slides, scenes, duration_ms=info.duration_ms)
+    assert [s.start_ms for s in found] == [0, 3000]
+    assert [s.heading for s in found] == ["Part 1 - Light", "Part 2 - The light reactions"]
+    assert found[0].body == ("Light travels as waves", "Plants capture it")
+    assert found[1].body == ("Chlorophyll absorbs light",)
+
+
+@pytest.mark.anyio
+async def test_scene_text_is_kept_per_content_and_read_once(
+    slides: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The text of a file's scenes is written beside the transcripts and read back by a new session."""
+    ref = MediaRef("m_1", slides.name, slides, await probe(slides))
+    first = await SessionAnalyzer({}, cache_dir=tmp_path).scene_text(ref)
+    assert [p.name.startswith("scenes.") for p in tmp_path.iterdir()] == [True]
+
+    async def no_reading(*args: object, **kwargs: object) -> list[SceneText]:
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(media_mod, "read_scene_text", no_reading)
+    again = await SessionAnalyzer({}, cache_dir=tmp_path).scene_text(
+        MediaRef("m_2", "copy.mp4", slides, ref.info)
+    )
+    assert again == first
+    assert again[1].heading == "Part 2 - The light reactions"
+
+
+@pytest.mark.anyio
+async def test_unreadable_video_is_a_clear_error(tmp_path: Path) -> None:
+    """A file whose pictures cannot be decoded fails with a MediaError that says to upload it again."""
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    with pytest.raises(MediaError, match="upload it again"):
+        await read_scene_text(bad, [], duration_ms=2000)
