@@ -42,6 +42,10 @@ class UploadOut(BaseModel):
     project: str
     files: list[MediaOut]
     notes: list[str] = Field(default_factory=list)
+    # False when the wait budget ran out first: the upload goes on, and pick_up gets its files.
+    finished: bool = True
+    pick_up: str | None = None
+    message: str | None = None
 
 
 class EditOut(BaseModel):
