@@ -145,12 +145,15 @@ async def _start_upload(
             checked.append(policy.check(p))
         engine = None if state.cloud else state.manager.api_base
         checked_urls = [policy.check_url(u, engine_origin=engine) for u in urls or []]
+        # The project is settled first (made on first use), so a repeat of this call names the same upload.
+        notes = Notes()
+        project = (await state.manager.project(session, notes=notes)).session_id
     except BaseException:
         for c in checked:
             c.close()
         raise
     # From here the upload owns the opened files and closes them however it ends.
-    job = jobs.Upload(state.manager, checked, checked_urls, session, state.upload_slots)
+    job = jobs.Upload(state.manager, checked, checked_urls, project, state.upload_slots, notes=notes)
     return jobs.submit(state.manager, job)
 
 

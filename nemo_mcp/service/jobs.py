@@ -71,6 +71,7 @@ class Transfer(Generic[T]):
         self.done = anyio.Event()
         #: Set once a caller has been given the outcome: a later identical request is a new transfer.
         self.collected = False
+        self.stopped = False
         self.sent = 0
         self.total: int | None = None
         self._moved = anyio.Event()
@@ -83,7 +84,8 @@ class Transfer(Generic[T]):
         return time.monotonic() - self.started
 
     def cancel(self) -> None:
-        """Stop the transfer (the caller pressed stop)."""
+        """Stop the transfer (the caller pressed stop); asking for it again starts it afresh."""
+        self.stopped = True
         self._scope.cancel()
 
     def outcome(self) -> T:
@@ -135,10 +137,10 @@ class Transfer(Generic[T]):
 
 
 def find(mgr: SessionManager, key: Hashable) -> Transfer[Any] | None:
-    """The transfer for ``key`` still running, or finished and not yet collected."""
+    """The transfer for ``key`` still running, or finished and not yet collected (a stopped one is not)."""
     _forget_old(mgr)
     for job in mgr.transfers.values():
-        if not job.collected and job.key == key:
+        if not job.collected and not job.stopped and job.key == key:
             return job
     return None
 
@@ -176,7 +178,9 @@ def pick_up(mgr: SessionManager, job_id: str, kind: type[J]) -> J:
 def _forget_old(mgr: SessionManager) -> None:
     now = time.monotonic()
     for job_id, job in list(mgr.transfers.items()):
-        if job.finished_at is not None and (job.collected or now - job.finished_at > KEEP_FINISHED):
+        if job.finished_at is not None and (
+            job.collected or job.stopped or now - job.finished_at > KEEP_FINISHED
+        ):
             del mgr.transfers[job_id]
 
 
@@ -201,21 +205,23 @@ class Upload(Transfer[Uploaded]):
         mgr: SessionManager,
         files: Sequence[CheckedFile],
         urls: Sequence[str],
-        session_id: str | None,
+        project: str,
         slots: AbstractAsyncContextManager[Any],
+        *,
+        notes: Notes | None = None,
     ) -> None:
-        project = session_id or mgr.current_project_id() or ""
         key = ("upload", project, tuple((str(f.path), f.size) for f in files), tuple(urls))
         super().__init__(mgr, key, project)
+        if notes is not None:
+            self.notes = notes
         self.files = list(files)
         self.urls = list(urls)
-        self.requested = session_id
         self.total = sum(f.size for f in files)
         self._slots = slots
 
     async def work(self) -> Uploaded:
         found: list[UploadedFile] = []
-        sid = self.requested
+        sid = self.project
         async with self._slots:
             if self.files:
                 sid, result = await self.mgr.upload_files(
@@ -227,7 +233,6 @@ class Upload(Transfer[Uploaded]):
                 sid, result = await self.mgr.upload_urls(self.urls, sid, notes=self.notes)
                 self.project = sid
                 found += result.files
-        assert sid is not None
         return Uploaded(project=sid, files=found)
 
     def release(self) -> None:
