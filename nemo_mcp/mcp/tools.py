@@ -173,6 +173,8 @@ async def _follow_transfer(
     async def show() -> None:
         shown = -1
         while True:
+            # Taken before reporting: a change while a report is being sent is not missed.
+            moved, ended = job.watch(), job.done.is_set()
             if job.sent != shown:
                 shown = job.sent
                 if job.total:
@@ -180,9 +182,9 @@ async def _follow_transfer(
                     await progress.say(line, value=shown if bar else None, total=job.total if bar else None)
                 elif shown:
                     await progress.say(f"{verb} {_mb(shown)} MB")
-            if job.done.is_set():
+            if ended:
                 return
-            await job.moved()
+            await moved.wait()
 
     completed = False
     try:

@@ -102,10 +102,9 @@ class Transfer(Generic[T]):
         self.sent, self.total = sent, total
         self._wake()
 
-    async def moved(self) -> None:
-        """Wait until the byte count changes or the transfer ends."""
-        if not self.done.is_set():
-            await self._moved.wait()
+    def watch(self) -> anyio.Event:
+        """An event set at the next change of the byte count, or when the transfer ends."""
+        return self._moved
 
     def _wake(self) -> None:
         moved, self._moved = self._moved, anyio.Event()
