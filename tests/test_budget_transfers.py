@@ -209,3 +209,37 @@ async def test_a_slow_download_is_picked_up_without_a_second_download(tmp_path: 
     assert picked["finished"] and picked["file"] and later["file"] == picked["file"]
     assert Path(picked["file"]).read_bytes() == MP4 and list(out_dir.iterdir()) == [Path(picked["file"])]
     assert cdn.call_count == 1 and start.call_count == 1
+
+
+async def test_a_cancelled_export_download_stops_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    """Pressing stop while the MP4 downloads closes the transfer and writes nothing into download_to."""
+    closed = anyio.Event()
+    out_dir = tmp_path / "exports"
+    out_dir.mkdir()
+
+    class Endless(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield MP4[:1024]
+            await anyio.sleep(3600)
+            yield b""  # pragma: no cover
+
+        async def aclose(self) -> None:
+            closed.set()
+
+    async with respx.mock(base_url=API, assert_all_called=False) as router:
+        router.get(STATE).mock(return_value=state(DRAFT_10S))
+        router.post(RENDER).mock(
+            side_effect=lambda request: render_answer(json.loads(request.content)["id"], "pending", 0)
+        )
+        router.get(url__regex=rf"{RENDER}/[^/]+$").mock(
+            side_effect=lambda request: finished(request.url.path.rsplit("/", 1)[-1])
+        )
+        router.get(CDN).mock(
+            side_effect=lambda _: httpx.Response(200, headers={"content-type": "video/mp4"}, stream=Endless())
+        )
+        async with connected(tmp_path, router, wait_budget=30, download_dir=out_dir) as client:
+            with anyio.move_on_after(0.5):
+                await client.call_tool("export_video", {"download_to": str(out_dir)})
+            with anyio.fail_after(2):
+                await closed.wait()
+    assert list(out_dir.iterdir()) == []
