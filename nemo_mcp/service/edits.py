@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from nemo_mcp.api.adk import Event, ReplyBuilder, StreamError
 from nemo_mcp.draft import describe_diff, diff, summarize
 from nemo_mcp.errors import BackendStreamError, NemoError
+from nemo_mcp.service.jobs import Job, forget_finished
 from nemo_mcp.service.projects import Notes
 
 if TYPE_CHECKING:
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 
 Draft = dict[str, Any] | None
 
-#: How long a finished edit nobody picked up is kept (then its outcome is only in the timeline).
-KEEP_FINISHED = 3600.0
 #: Events buffered for one waiting caller; beyond this they are dropped (they only feed progress lines).
 LISTEN_BUFFER = 256
 
@@ -154,42 +152,16 @@ class UnknownEdit(NemoError):
     )
 
 
-class EditJob:
+class EditJob(Job[EditResult]):
     """One edit running in the background: the stream is consumed here, whoever is waiting."""
 
+    prefix = "edit_"
+
     def __init__(self, mgr: SessionManager, instruction: str, session_id: str | None) -> None:
-        self.id = "edit_" + secrets.token_hex(6)
-        self.mgr = mgr
+        super().__init__(mgr, session_id or mgr.current_project_id() or "")
         self.instruction = instruction
         self.requested = session_id
-        self.project = session_id or mgr.current_project_id() or ""
-        self.notes = Notes()
-        self.started = time.monotonic()
-        self.finished_at: float | None = None
-        self.done = anyio.Event()
-        #: Set once a caller has been given the outcome: a later identical instruction is a new edit.
-        self.collected = False
-        self._scope = anyio.CancelScope()
-        self._result: EditResult | None = None
-        self._error: Exception | None = None
         self._listeners: list[MemoryObjectSendStream[Event]] = []
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def cancel(self) -> None:
-        """Stop the edit (the caller pressed stop): the stream is closed, as a cancelled call closes it."""
-        self._scope.cancel()
-
-    def outcome(self) -> EditResult:
-        """The finished edit's result, or the error it ended with (call once ``done`` is set)."""
-        assert self.done.is_set()
-        self.collected = True
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
 
     @contextlib.contextmanager
     def listen(self) -> Iterator[MemoryObjectReceiveStream[Event]]:
@@ -263,7 +235,4 @@ def pick_up(mgr: SessionManager, job_id: str) -> EditJob:
 
 
 def _forget_old(mgr: SessionManager) -> None:
-    now = time.monotonic()
-    for job_id, job in list(mgr.edit_jobs.items()):
-        if job.finished_at is not None and (job.collected or now - job.finished_at > KEEP_FINISHED):
-            del mgr.edit_jobs[job_id]
+    forget_finished(mgr.edit_jobs)

@@ -1,11 +1,10 @@
-"""Byte transfers that outlive the tool call that asked for them: uploads and export downloads.
+"""Work that outlives the tool call that asked for it: the :class:`Job` base, uploads and export downloads.
 
-A large upload, or the download of a finished render, can take longer than a host waits for a
-tool call. So the transfer runs as a :class:`Transfer` owned by the session manager: the call
-follows it for its wait budget and returns; the transfer goes on, and its outcome waits for the
-call that picks it up (by id, or by asking for the same transfer again). The same request while
-one still runs attaches to it, so nothing is sent or written twice. A call that is cancelled
-(the user pressed stop) stops the transfer.
+A :class:`Job` is owned by the session manager, not by the call: the call follows it for its wait
+budget and returns, the work goes on, and its outcome waits for the call that picks it up (edits
+in service/edits.py build on it too). A large upload, or the download of a finished render, is a
+:class:`Transfer`: asking for the same transfer while it runs attaches to it, so nothing is sent or
+written twice, and a call that is cancelled (the user pressed stop) stops it.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -36,7 +35,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: How long a finished transfer nobody picked up is kept.
+#: How long finished work nobody picked up is kept.
 KEEP_FINISHED = 3600.0
 
 
@@ -54,27 +53,23 @@ class UnknownTransfer(NemoError):
     )
 
 
-class Transfer(Generic[T]):
-    """One transfer running in the background; its byte counts feed whoever is waiting."""
+class Job(Generic[T]):
+    """Work a tool call started that the session manager owns; its outcome waits for whoever picks it up."""
 
-    prefix = "transfer_"
+    prefix = "job_"
 
-    def __init__(self, mgr: SessionManager, key: Hashable, project: str) -> None:
+    def __init__(self, mgr: SessionManager, project: str) -> None:
         self.id = self.prefix + secrets.token_hex(6)
         self.mgr = mgr
-        #: What makes two requests the same transfer (an identical one attaches instead of repeating).
-        self.key = key
         self.project = project
         self.notes = Notes()
         self.started = time.monotonic()
         self.finished_at: float | None = None
         self.done = anyio.Event()
-        #: Set once a caller has been given the outcome: a later identical request is a new transfer.
+        #: Set once a caller has been given the outcome: a later identical request is new work.
         self.collected = False
+        #: Set when a caller stopped it: asking for the same work again starts it afresh.
         self.stopped = False
-        self.sent = 0
-        self.total: int | None = None
-        self._moved = anyio.Event()
         self._scope = anyio.CancelScope()
         self._result: T | None = None
         self._error: Exception | None = None
@@ -84,18 +79,43 @@ class Transfer(Generic[T]):
         return time.monotonic() - self.started
 
     def cancel(self) -> None:
-        """Stop the transfer (the caller pressed stop); asking for it again starts it afresh."""
+        """Stop the work (the caller pressed stop)."""
         self.stopped = True
         self._scope.cancel()
 
     def outcome(self) -> T:
-        """The finished transfer's result, or the error it ended with (call once ``done`` is set)."""
+        """The finished work's result, or the error it ended with (call once ``done`` is set)."""
         assert self.done.is_set()
         self.collected = True
         if self._error is not None:
             raise self._error
         assert self._result is not None
         return self._result
+
+
+AnyJob = TypeVar("AnyJob", bound=Job[Any])
+
+
+def forget_finished(table: MutableMapping[str, AnyJob]) -> None:
+    """Drop the finished jobs of ``table`` whose outcome was collected or kept for :data:`KEEP_FINISHED`."""
+    now = time.monotonic()
+    for job_id, job in list(table.items()):
+        if job.finished_at is not None and (job.collected or now - job.finished_at > KEEP_FINISHED):
+            del table[job_id]
+
+
+class Transfer(Job[T]):
+    """One transfer running in the background; its byte counts feed whoever is waiting."""
+
+    prefix = "transfer_"
+
+    def __init__(self, mgr: SessionManager, key: Hashable, project: str) -> None:
+        super().__init__(mgr, project)
+        #: What makes two requests the same transfer (an identical one attaches instead of repeating).
+        self.key = key
+        self.sent = 0
+        self.total: int | None = None
+        self._moved = anyio.Event()
 
     async def on_bytes(self, sent: int, total: int | None) -> None:
         """The transfer's progress callback: keep the counts and wake whoever shows them."""
@@ -137,7 +157,7 @@ class Transfer(Generic[T]):
 
 def find(mgr: SessionManager, key: Hashable) -> Transfer[Any] | None:
     """The transfer for ``key`` still running, or finished and not yet collected (a stopped one is not)."""
-    _forget_old(mgr)
+    forget_finished(mgr.transfers)
     for job in mgr.transfers.values():
         if not job.collected and not job.stopped and job.key == key:
             return job
@@ -172,15 +192,6 @@ def pick_up(mgr: SessionManager, job_id: str, kind: type[J]) -> J:
     if not isinstance(job, kind):
         raise UnknownTransfer()
     return job
-
-
-def _forget_old(mgr: SessionManager) -> None:
-    now = time.monotonic()
-    for job_id, job in list(mgr.transfers.items()):
-        if job.finished_at is not None and (
-            job.collected or job.stopped or now - job.finished_at > KEEP_FINISHED
-        ):
-            del mgr.transfers[job_id]
 
 
 # -- uploads --------------------------------------------------------------------------------------
