@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -156,6 +155,7 @@ class EditJob(Job[EditResult]):
     """One edit running in the background: the stream is consumed here, whoever is waiting."""
 
     prefix = "edit_"
+    stopped_error = EditStopped
 
     def __init__(self, mgr: SessionManager, instruction: str, session_id: str | None) -> None:
         super().__init__(mgr, session_id or mgr.current_project_id() or "")
@@ -184,32 +184,20 @@ class EditJob(Job[EditResult]):
             with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
                 send.send_nowait(event)
 
-    async def run(self) -> None:
-        """Stream, settle and translate the edit; keep its result or error for the pick-up."""
-        try:
-            with self._scope:
-                edit = await begin(self.mgr, self.instruction, self.requested, notes=self.notes)
-                self.project = edit.session_id
-                async with edit.stream() as events:
-                    self.project = edit.session_id
-                    async for event in events:
-                        self._publish(event)
-                self._result = await edit.finish()
-            if self._scope.cancelled_caught:
-                self._error = EditStopped()
-        except NemoError as exc:
-            self._error = exc
-        except Exception as exc:  # kept for the caller, so a background failure is never silent
-            log.warning("edit %s failed: %s", self.id, type(exc).__name__, exc_info=True)
-            self._error = exc
-        finally:
-            if self._result is None and self._error is None:
-                self._error = EditStopped()  # the server is stopping
-            self.finished_at = time.monotonic()
-            for send in self._listeners:
-                send.close()
-            self._listeners.clear()
-            self.done.set()
+    async def work(self) -> EditResult:
+        """Stream, settle and translate the edit."""
+        edit = await begin(self.mgr, self.instruction, self.requested, notes=self.notes)
+        self.project = edit.session_id
+        async with edit.stream() as events:
+            self.project = edit.session_id
+            async for event in events:
+                self._publish(event)
+        return await edit.finish()
+
+    def release(self) -> None:
+        for send in self._listeners:
+            send.close()
+        self._listeners.clear()
 
 
 def submit(mgr: SessionManager, instruction: str, session_id: str | None) -> tuple[EditJob, bool]:

@@ -57,6 +57,8 @@ class Job(Generic[T]):
     """Work a tool call started that the session manager owns; its outcome waits for whoever picks it up."""
 
     prefix = "job_"
+    #: The error a stopped job ends with.
+    stopped_error: type[NemoError] = NemoError
 
     def __init__(self, mgr: SessionManager, project: str) -> None:
         self.id = self.prefix + secrets.token_hex(6)
@@ -92,6 +94,33 @@ class Job(Generic[T]):
         assert self._result is not None
         return self._result
 
+    async def work(self) -> T:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Give back what the job holds (runs once, however it ended, before ``done`` is set)."""
+
+    def ended(self) -> None:
+        """Tell whoever waits on more than ``done`` that the job is over."""
+
+    async def run(self) -> None:
+        """Do the work; keep its result or error for the pick-up."""
+        try:
+            with self._scope:
+                self._result = await self.work()
+        except NemoError as exc:
+            self._error = exc
+        except Exception as exc:  # kept for the caller, so a background failure is never silent
+            log.warning("%s failed: %s", self.id, type(exc).__name__, exc_info=True)
+            self._error = exc
+        finally:
+            self.release()
+            if self._result is None and self._error is None:
+                self._error = self.stopped_error()  # cancelled, or the server is stopping
+            self.finished_at = time.monotonic()
+            self.done.set()
+            self.ended()
+
 
 AnyJob = TypeVar("AnyJob", bound=Job[Any])
 
@@ -108,6 +137,7 @@ class Transfer(Job[T]):
     """One transfer running in the background; its byte counts feed whoever is waiting."""
 
     prefix = "transfer_"
+    stopped_error = TransferStopped
 
     def __init__(self, mgr: SessionManager, key: Hashable, project: str) -> None:
         super().__init__(mgr, project)
@@ -130,29 +160,8 @@ class Transfer(Job[T]):
         moved, self._moved = self._moved, anyio.Event()
         moved.set()
 
-    async def work(self) -> T:
-        raise NotImplementedError
-
-    def release(self) -> None:
-        """Give back what the transfer holds (runs once, however it ended)."""
-
-    async def run(self) -> None:
-        """Do the work; keep its result or error for the pick-up."""
-        try:
-            with self._scope:
-                self._result = await self.work()
-        except NemoError as exc:
-            self._error = exc
-        except Exception as exc:  # kept for the caller, so a background failure is never silent
-            log.warning("%s failed: %s", self.id, type(exc).__name__, exc_info=True)
-            self._error = exc
-        finally:
-            self.release()
-            if self._result is None and self._error is None:
-                self._error = TransferStopped()  # cancelled, or the server is stopping
-            self.finished_at = time.monotonic()
-            self.done.set()
-            self._wake()
+    def ended(self) -> None:
+        self._wake()
 
 
 def find(mgr: SessionManager, key: Hashable) -> Transfer[Any] | None:
