@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypedDict
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from nemo_mcp.api.models import UploadedFile
 from nemo_mcp.service.store import ProjectRecord
@@ -17,7 +17,19 @@ from nemo_mcp.service.store import ProjectRecord
 _OPEN_OBJECTS = WithJsonSchema({"items": {"additionalProperties": True, "type": "object"}, "type": "array"})
 
 
-class MediaOut(BaseModel):
+def _untitled(schema: dict[str, Any]) -> None:
+    """Drop each field's title: it only repeats the field's name, and tools/list is read on every turn."""
+    for field_schema in schema.get("properties", {}).values():
+        field_schema.pop("title", None)
+
+
+class Out(BaseModel):
+    """Base of every tool result."""
+
+    model_config = ConfigDict(json_schema_extra=_untitled)
+
+
+class MediaOut(Out):
     name: str
     type: str | None = None
     duration_s: float | None = None
@@ -38,13 +50,17 @@ class MediaOut(BaseModel):
         )
 
 
-class UploadOut(BaseModel):
+class UploadOut(Out):
     project: str
     files: list[MediaOut]
     notes: list[str] = Field(default_factory=list)
+    # False when the wait budget ran out first: the upload goes on, and pick_up gets its files.
+    finished: bool = True
+    pick_up: str | None = None
+    message: str | None = None
 
 
-class EditOut(BaseModel):
+class EditOut(Out):
     project: str
     reply: str
     changes: list[str]
@@ -56,7 +72,7 @@ class EditOut(BaseModel):
     pick_up: str | None = None
 
 
-class TrackOut(BaseModel):
+class TrackOut(Out):
     index: int
     type: str
     label: str
@@ -67,7 +83,7 @@ class TrackOut(BaseModel):
     volume: float | None
 
 
-class TimelineOut(BaseModel):
+class TimelineOut(Out):
     project: str
     summary: str
     duration_s: float
@@ -78,14 +94,14 @@ class TimelineOut(BaseModel):
     draft: dict[str, Any] | None = None
 
 
-class CreditsOut(BaseModel):
+class CreditsOut(Out):
     available: float | None
     frozen: float | None
     total: float | None
     advice: str
 
 
-class ExportOut(BaseModel):
+class ExportOut(Out):
     render_id: str
     status: str
     progress: float
@@ -96,7 +112,7 @@ class ExportOut(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-class ProjectOut(BaseModel):
+class ProjectOut(Out):
     project: str
     title: str | None = None
     language: str | None = None
@@ -117,7 +133,7 @@ class ProjectOut(BaseModel):
         )
 
 
-class ProjectsOut(BaseModel):
+class ProjectsOut(Out):
     current: str | None
     projects: list[ProjectOut]
 

@@ -163,12 +163,3 @@ def render_reporter(progress: Progress) -> Callable[[RenderStatus], Awaitable[No
         await progress.say(f"Rendering… {status.progress:.0f}% ({status.status})", value=value, total=100)
 
     return on_status
-
-
-def byte_reporter(ctx: AnyCtx, total: int) -> Callable[[int, int], Awaitable[None]]:
-    """An upload callback reporting megabytes sent out of ``total`` bytes."""
-
-    async def on_bytes(sent: int, _total: int) -> None:
-        await ctx.report_progress(sent, total, f"Uploaded {sent / 2**20:.1f} of {total / 2**20:.1f} MB")
-
-    return on_bytes

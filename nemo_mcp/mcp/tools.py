@@ -34,15 +34,18 @@ from nemo_mcp.mcp.outputs import (
     UploadOut,
     media_entry,
 )
-from nemo_mcp.mcp.progress import EditProgress, Progress, byte_reporter, render_reporter, with_keepalive
+from nemo_mcp.mcp.progress import EditProgress, Progress, render_reporter, with_keepalive
 from nemo_mcp.service import (
     MAX_UPLOADS_PER_CALL,
     CheckedFile,
     Notes,
+    RenderRecord,
+    SessionManager,
     UploadPolicy,
     download_folder,
     edits,
     exports,
+    jobs,
 )
 
 log = logging.getLogger(__name__)
@@ -79,11 +82,55 @@ async def upload_media(
     paths: Annotated[list[str] | None, Field(description="Local files (video, audio, image).")] = None,
     urls: Annotated[list[str] | None, Field(description="https URLs the backend fetches.")] = None,
     session: Session = None,
+    pick_up: Annotated[
+        str | None, Field(pattern=ID_PATTERN, description="Id of an upload still running.")
+    ] = None,
 ) -> UploadOut:
     """Add local files or URLs to the project. Returns each file's type, duration and size."""
     state = app_state(ctx)
+    deadline = anyio.current_time() + state.settings.wait_budget
+    if pick_up:
+        job, attached = jobs.pick_up(state.manager, pick_up, jobs.Upload), True
+    else:
+        job, attached = await _start_upload(ctx, state, paths, urls, session)
+    progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
+    finished: list[bool] = []
+
+    async def follow() -> None:
+        await progress.say(
+            "Waiting for the upload already running…" if attached else "Uploading…",
+            value=0,
+            total=job.total or None,
+        )
+        finished.append(await _follow_transfer(progress, job, deadline, verb="Uploaded", bar=True))
+
+    await with_keepalive(progress, follow)
+    if not finished[0]:
+        sent = f"{_mb(job.sent)} of {_mb(job.total or 0)} MB sent, " if job.total else ""
+        return UploadOut(
+            project=job.project,
+            files=[],
+            notes=job.notes.items,
+            finished=False,
+            pick_up=job.id,
+            message=(
+                f"The upload is still running ({sent}{job.elapsed:.0f} s so far); nothing is lost. Call "
+                f"upload_media again with pick_up={job.id!r} (or the same paths) to get its files; it will "
+                "not upload them twice."
+            ),
+        )
+    done = job.outcome()
+    return UploadOut(project=done.project, files=[MediaOut.of(f) for f in done.files], notes=job.notes.items)
+
+
+async def _start_upload(
+    ctx: Ctx, state: AppState, paths: list[str] | None, urls: list[str] | None, session: str | None
+) -> tuple[jobs.Upload, bool]:
+    """Check the caller's files and links, then start their upload (or attach to the same one running)."""
     if not paths and not urls:
-        raise ToolError("Give at least one local file in `paths` or one link in `urls`.")
+        raise ToolError(
+            "Give at least one local file in `paths` or one link in `urls` (or the `pick_up` id of an upload)."
+        )
     for given, what in ((paths, "files"), (urls, "links")):
         # Before any file is opened: a list of thousands must cost nothing but this refusal.
         if given and len(given) > MAX_UPLOADS_PER_CALL:
@@ -91,7 +138,6 @@ async def upload_media(
                 f"{len(given)} {what} were given; upload at most {MAX_UPLOADS_PER_CALL} {what} per call. "
                 "Split them into several upload_media calls."
             )
-    notes = Notes()
     checked: list[CheckedFile] = []
     try:
         policy = await _policy_for(ctx, state)
@@ -99,25 +145,56 @@ async def upload_media(
             checked.append(policy.check(p))
         engine = None if state.cloud else state.manager.api_base
         checked_urls = [policy.check_url(u, engine_origin=engine) for u in urls or []]
-        progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
-        files: list[MediaOut] = []
-        sid = session
-        total = sum(c.size for c in checked)
-        async with state.upload_slots:
-            if checked:
-                await progress.say(f"Uploading {len(checked)} file(s)…", value=0, total=total or None)
-                sid, result = await state.manager.upload_files(
-                    checked, session, on_progress=byte_reporter(ctx, total), notes=notes
-                )
-                files += [MediaOut.of(f) for f in result.files]
-            if checked_urls:
-                sid, result = await state.manager.upload_urls(checked_urls, sid, notes=notes)
-                files += [MediaOut.of(f) for f in result.files]
-    finally:
+        # The project is settled first (made on first use), so a repeat of this call names the same upload.
+        notes = Notes()
+        project = (await state.manager.project(session, notes=notes)).session_id
+    except BaseException:
         for c in checked:
             c.close()
-    assert sid is not None
-    return UploadOut(project=sid, files=files, notes=notes.items)
+        raise
+    # From here the upload owns the opened files and closes them however it ends.
+    job = jobs.Upload(state.manager, checked, checked_urls, project, state.upload_slots, notes=notes)
+    return jobs.submit(state.manager, job)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.1f}"
+
+
+async def _follow_transfer(
+    progress: Progress, job: jobs.Transfer[Any], deadline: float, *, verb: str, bar: bool
+) -> bool:
+    """Show the transfer's bytes until it ends or ``deadline`` passes; whether it finished.
+
+    The transfer belongs to the session manager, so the deadline leaves it going; a cancelled
+    call (the user pressed stop) stops it. ``bar`` reports bytes as the progress value itself.
+    """
+
+    async def show() -> None:
+        shown = -1
+        while True:
+            # Taken before reporting: a change while a report is being sent is not missed.
+            moved, ended = job.watch(), job.done.is_set()
+            if job.sent != shown:
+                shown = job.sent
+                if job.total:
+                    line = f"{verb} {_mb(shown)} of {_mb(job.total)} MB"
+                    await progress.say(line, value=shown if bar else None, total=job.total if bar else None)
+                elif shown:
+                    await progress.say(f"{verb} {_mb(shown)} MB")
+            if ended:
+                return
+            await moved.wait()
+
+    completed = False
+    try:
+        with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
+            await show()
+        completed = True
+    finally:
+        if not completed:
+            job.cancel()
+    return job.done.is_set()
 
 
 # -- send_edit ------------------------------------------------------------------------------------
@@ -344,10 +421,22 @@ async def _export(progress: Progress, state: AppState, order: _Order, deadline: 
     exports.raise_unless_completed(status)
     path: Path | None = None
     if order.dest is not None:
-        path = _saved_before(record.local_file, order.dest) if not order.overwrite else None
-        if path is None:
-            await progress.say("Downloading the MP4…")
-            path = await exports.download(mgr, record, order.dest, overwrite=order.overwrite)
+        path, running = await _download(progress, mgr, record, order.dest, order.overwrite, deadline)
+        if running is not None:
+            got = f"{_mb(running.sent)} of {_mb(running.total)} MB" if running.total else "started"
+            return ExportOut(
+                render_id=record.render_id,
+                status="downloading",
+                progress=100.0,
+                finished=False,
+                download_url=status.output_url or record.output_url,
+                message=(
+                    f"The render is done and the MP4 is still downloading ({got}); nothing is lost. Call "
+                    f"export_video again with render_id={record.render_id!r} and the same download_to to get "
+                    "the file; it will not download it twice."
+                ),
+                notes=notes.items,
+            )
     saved = f" and saved to {path}" if path else "; download it from the link"
     return ExportOut(
         render_id=record.render_id,
@@ -359,6 +448,35 @@ async def _export(progress: Progress, state: AppState, order: _Order, deadline: 
         message=f"The export is ready{saved}.",
         notes=notes.items,
     )
+
+
+async def _download(
+    progress: Progress,
+    mgr: SessionManager,
+    record: RenderRecord,
+    dest: Path,
+    overwrite: bool,
+    deadline: float,
+) -> tuple[Path | None, jobs.Transfer[Path] | None]:
+    """The saved MP4, or the download still running when ``deadline`` came (it goes on, to be picked up).
+
+    A download of this render into this folder that is running, or done and not yet collected,
+    is attached to: the same file is never fetched twice into one folder.
+    """
+    running = jobs.find(mgr, jobs.download_key(mgr, record.render_id, dest))
+    if running is None and not overwrite:
+        saved = _saved_before(record.local_file, dest)
+        if saved is not None:
+            return saved, None
+    if running is not None:
+        job: jobs.Transfer[Path] = running
+        await progress.say("Waiting for the download already running…")
+    else:
+        job = jobs.submit(mgr, jobs.RenderDownload(mgr, record, dest, overwrite=overwrite))[0]
+        await progress.say("Downloading the MP4…")
+    if not await _follow_transfer(progress, job, deadline, verb="Downloaded", bar=False):
+        return None, job
+    return job.outcome(), None
 
 
 def _saved_before(local_file: str | None, dest: Path) -> Path | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nemo_mcp.service import edits, exports
+from nemo_mcp.service import edits, exports, jobs
 from nemo_mcp.service.edits import Edit, EditResult
 from nemo_mcp.service.exports import download_folder
 from nemo_mcp.service.projects import Notes, SessionManager, backend_key
@@ -33,6 +33,7 @@ __all__ = [
     "download_folder",
     "edits",
     "exports",
+    "jobs",
     "translate",
 ]
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +24,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from nemo_mcp.api.adk import Event, ReplyBuilder, StreamError
 from nemo_mcp.draft import describe_diff, diff, summarize
 from nemo_mcp.errors import BackendStreamError, NemoError
+from nemo_mcp.service.jobs import Job, forget_finished
 from nemo_mcp.service.projects import Notes
 
 if TYPE_CHECKING:
@@ -35,8 +34,6 @@ log = logging.getLogger(__name__)
 
 Draft = dict[str, Any] | None
 
-#: How long a finished edit nobody picked up is kept (then its outcome is only in the timeline).
-KEEP_FINISHED = 3600.0
 #: Events buffered for one waiting caller; beyond this they are dropped (they only feed progress lines).
 LISTEN_BUFFER = 256
 
@@ -154,42 +151,17 @@ class UnknownEdit(NemoError):
     )
 
 
-class EditJob:
+class EditJob(Job[EditResult]):
     """One edit running in the background: the stream is consumed here, whoever is waiting."""
 
+    prefix = "edit_"
+    stopped_error = EditStopped
+
     def __init__(self, mgr: SessionManager, instruction: str, session_id: str | None) -> None:
-        self.id = "edit_" + secrets.token_hex(6)
-        self.mgr = mgr
+        super().__init__(mgr, session_id or mgr.current_project_id() or "")
         self.instruction = instruction
         self.requested = session_id
-        self.project = session_id or mgr.current_project_id() or ""
-        self.notes = Notes()
-        self.started = time.monotonic()
-        self.finished_at: float | None = None
-        self.done = anyio.Event()
-        #: Set once a caller has been given the outcome: a later identical instruction is a new edit.
-        self.collected = False
-        self._scope = anyio.CancelScope()
-        self._result: EditResult | None = None
-        self._error: Exception | None = None
         self._listeners: list[MemoryObjectSendStream[Event]] = []
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def cancel(self) -> None:
-        """Stop the edit (the caller pressed stop): the stream is closed, as a cancelled call closes it."""
-        self._scope.cancel()
-
-    def outcome(self) -> EditResult:
-        """The finished edit's result, or the error it ended with (call once ``done`` is set)."""
-        assert self.done.is_set()
-        self.collected = True
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
 
     @contextlib.contextmanager
     def listen(self) -> Iterator[MemoryObjectReceiveStream[Event]]:
@@ -212,32 +184,20 @@ class EditJob:
             with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
                 send.send_nowait(event)
 
-    async def run(self) -> None:
-        """Stream, settle and translate the edit; keep its result or error for the pick-up."""
-        try:
-            with self._scope:
-                edit = await begin(self.mgr, self.instruction, self.requested, notes=self.notes)
-                self.project = edit.session_id
-                async with edit.stream() as events:
-                    self.project = edit.session_id
-                    async for event in events:
-                        self._publish(event)
-                self._result = await edit.finish()
-            if self._scope.cancelled_caught:
-                self._error = EditStopped()
-        except NemoError as exc:
-            self._error = exc
-        except Exception as exc:  # kept for the caller, so a background failure is never silent
-            log.warning("edit %s failed: %s", self.id, type(exc).__name__, exc_info=True)
-            self._error = exc
-        finally:
-            if self._result is None and self._error is None:
-                self._error = EditStopped()  # the server is stopping
-            self.finished_at = time.monotonic()
-            for send in self._listeners:
-                send.close()
-            self._listeners.clear()
-            self.done.set()
+    async def work(self) -> EditResult:
+        """Stream, settle and translate the edit."""
+        edit = await begin(self.mgr, self.instruction, self.requested, notes=self.notes)
+        self.project = edit.session_id
+        async with edit.stream() as events:
+            self.project = edit.session_id
+            async for event in events:
+                self._publish(event)
+        return await edit.finish()
+
+    def release(self) -> None:
+        for send in self._listeners:
+            send.close()
+        self._listeners.clear()
 
 
 def submit(mgr: SessionManager, instruction: str, session_id: str | None) -> tuple[EditJob, bool]:
@@ -263,7 +223,4 @@ def pick_up(mgr: SessionManager, job_id: str) -> EditJob:
 
 
 def _forget_old(mgr: SessionManager) -> None:
-    now = time.monotonic()
-    for job_id, job in list(mgr.edit_jobs.items()):
-        if job.finished_at is not None and (job.collected or now - job.finished_at > KEEP_FINISHED):
-            del mgr.edit_jobs[job_id]
+    forget_finished(mgr.edit_jobs)

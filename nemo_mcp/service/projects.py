@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from nemo_mcp.api.client import NemoClient, ProgressFn, UploadSource
     from nemo_mcp.service.edits import EditJob
+    from nemo_mcp.service.jobs import Transfer
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class SessionManager:
         self._platform_fixed = settings.skill_platform is not None
         #: Edits that outlive the tool call that sent them, by pick-up id (see service/edits.py).
         self.edit_jobs: dict[str, EditJob] = {}
+        #: Uploads and export downloads that outlive their tool call, by pick-up id (service/jobs.py).
+        self.transfers: dict[str, Transfer[Any]] = {}
         #: Held while an export looks for an identical render and starts one, so two calls never both start.
         self.render_lock = anyio.Lock()
         self._tasks: TaskGroup | None = None
