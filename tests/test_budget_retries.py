@@ -20,9 +20,10 @@ import httpx
 import pytest
 import respx
 
+from nemo_mcp.service import edits
 from nemo_mcp.service.store import RenderRecord, Store
 
-from .helpers import API
+from .helpers import API, SID
 from .test_server import DRAFT_5S, DRAFT_10S, STATE, connected, state
 
 pytestmark = pytest.mark.anyio
@@ -205,3 +206,29 @@ def test_a_store_from_before_render_hashes_opens_and_keeps_them(tmp_path: Path) 
     assert found is not None and found.render_id == "r1"
     assert store.render_of("local", "s1", "def") is None  # a failed render is not reused
     store.close()
+
+
+class _Jobs:
+    """Just what ``edits.submit`` needs of a session manager: its edit table and a spawner."""
+
+    def __init__(self) -> None:
+        self.edit_jobs: dict[str, edits.EditJob] = {}
+        self.spawned: list[object] = []
+
+    def current_project_id(self) -> str:
+        return SID
+
+    def spawn(self, fn: object) -> None:
+        self.spawned.append(fn)
+
+
+async def test_a_repeated_edit_never_attaches_to_one_the_user_stopped() -> None:
+    """After a stop, the same words are new work: they start a fresh edit instead of the stopped one."""
+    mgr = _Jobs()
+    first, attached = edits.submit(mgr, "cut the first 5 s", SID)
+    assert not attached
+    again, attached = edits.submit(mgr, "cut the first 5 s", SID)
+    assert again is first and attached
+    first.cancel()
+    fresh, attached = edits.submit(mgr, "cut the first 5 s", SID)
+    assert fresh is not first and not attached and len(mgr.spawned) == 2

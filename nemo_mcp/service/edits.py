@@ -202,11 +202,16 @@ class EditJob(Job[EditResult]):
 
 def submit(mgr: SessionManager, instruction: str, session_id: str | None) -> tuple[EditJob, bool]:
     """Start an edit in the background, or attach to the same instruction in the same project that is
-    still running (or finished, not yet picked up); returns (job, attached)."""
+    still running (or finished, not yet picked up; never one a caller stopped); returns (job, attached)."""
     _forget_old(mgr)
     project = session_id or mgr.current_project_id() or ""
     for job in mgr.edit_jobs.values():
-        if not job.collected and job.instruction == instruction and job.project == project:
+        if (
+            not job.collected
+            and not job.stopped
+            and job.instruction == instruction
+            and job.project == project
+        ):
             return job, True
     job = EditJob(mgr, instruction, session_id)
     mgr.edit_jobs[job.id] = job
