@@ -87,7 +87,15 @@ def test_demo_writes_two_mp4s_and_a_youtube_chapter_list(tmp_path: Path) -> None
     assert [int(s) for s, _ in embedded] == [s for s, _ in listed]
     cues = parse_subtitles((ASSETS / "lecture_speech.srt").read_text(encoding="utf-8"))
     assert [s for s, _ in listed][1:] == [int(t) for t in slide_changes(cues)]
-    assert "Welcome to this short lecture" in listed[0][1]
+    # Without slide headings the titles are phrases of what is said: whole words of the lecture,
+    # short, distinct, never an ellipsis or bare numbering.
+    spoken = {w.strip(".,;:!?").lower() for c in cues for w in c.text.split()}
+    titles = [title for _, title in listed]
+    assert len(set(titles)) == len(titles)
+    for title in titles:
+        assert len(title) <= 49 and "…" not in title and "..." not in title, title
+        assert not title.lower().startswith("chapter"), title
+        assert {w.strip(".,;:!?").lower() for w in title.split()} <= spoken, title
     assert "Traceback" not in done.stderr
 
 
