@@ -72,6 +72,26 @@ class EditOut(Out):
     pick_up: str | None = None
 
 
+# Reading items are plain objects ({start_s, …}): typed sub-schemas would cost tools/list more
+# than they tell, and tools/list is read on every turn.
+_Items = list[Any]
+
+
+class FootageOut(Out):
+    # What the footage says and shows: one page of sentences, the scenes' headings, the long silences.
+    project: str
+    times: str  # "timeline" or "source" (each file's own clock)
+    sentences: _Items  # {start_s, end_s, text}
+    total: int  # sentences in all, over every page
+    next_start: int | None = None  # the `start` of the next page; null on the last
+    words: _Items = Field(default_factory=list)  # {start_s, text}, on request
+    scenes: _Items = Field(default_factory=list)  # {start_s, heading, body}
+    silences: _Items = Field(default_factory=list)  # {start_s, end_s}
+    notes: list[str] = Field(default_factory=list)
+    # False when the wait budget ran out first: the analysis goes on, and the same call picks it up.
+    finished: bool = True
+
+
 class TrackOut(Out):
     index: int
     type: str
