@@ -7,6 +7,14 @@ from typing import Any
 from nemo_mcp.engine.footage import long_silences
 from nemo_mcp.service.footage import MAX_SENTENCES, Window, shape
 
+SPOKEN = [
+    [500, 1500, "One."],
+    [2000, 3500, "Two."],
+    [6000, 7000, "Three."],
+    [8000, 9000, "Four."],
+    [10000, 11500, "Five."],
+]
+
 
 def _reading(media_id: str = "m1") -> dict[str, Any]:
     """A 12 s file: five sentences, two scenes, a long pause at 3.5-6 s."""
@@ -14,10 +22,8 @@ def _reading(media_id: str = "m1") -> dict[str, Any]:
         "media_id": media_id,
         "filename": "lesson.mp4",
         "duration_ms": 12000,
-        "sentences": [[500, 1500, "One."], [2000, 3500, "Two."], [6000, 7000, "Three."], [8000, 9000, "Four."],
-                      [10000, 11500, "Five."]],  # fmt: skip
-        "words": [[500, 1500, "One."], [2000, 3500, "Two."], [6000, 7000, "Three."], [8000, 9000, "Four."],
-                  [10000, 11500, "Five."]],  # fmt: skip
+        "sentences": SPOKEN,
+        "words": SPOKEN,  # one-word sentences: each word is its sentence
         "scenes": [[0, "Welcome", ["Course intro"]], [7500, "Part 2", []]],
         "silences": [[3500, 6000]],
         "missing": [],
@@ -74,7 +80,8 @@ def test_a_timeline_naming_no_read_file_gives_source_times_and_says_so() -> None
 
 
 def test_long_silences_include_the_ends_and_skip_short_pauses() -> None:
-    """Pauses of 2 s or more count, the lead-in and the tail included; a 1 s pause does not."""
+    """Pauses of 1.5 s or more count, the lead-in and the tail included; a 1 s pause does not."""
     speech = ((2500, 4000), (5000, 6000), (9000, 10000))
     assert long_silences(speech, 13000) == [[0, 2500], [6000, 9000], [10000, 13000]]
-    assert long_silences((), 1500) == []
+    assert long_silences((), 1200) == []
+    assert long_silences((), 4000) == [[0, 4000]]  # no speech at all: the whole file is silent

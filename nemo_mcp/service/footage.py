@@ -42,7 +42,7 @@ MAX_SENTENCES: Final = 200
 MAX_WORDS: Final = 600
 MAX_SCENES: Final = 60
 MAX_SILENCES: Final = 100
-LONG_SILENCE_MS: Final = 2000
+LONG_SILENCE_MS: Final = 1500
 #: How long one request to the local engine waits for the analysis before asking again.
 ENGINE_POLL_S: Final = 10.0
 

@@ -2,7 +2,7 @@
 
 An extension of the contract (the cloud has no such endpoint; the MCP server reads its cloud
 uploads itself). The answer holds one reading per file (``engine.footage``, in the file's own
-milliseconds) and the draft, so the caller lays the readings onto the timeline.
+milliseconds) and, for the timeline, the draft, so the caller lays the readings onto it.
 
 Recognising a long lecture outlasts a request: the first request starts the analysis in the
 engine's task group and waits at most ``wait`` seconds; later requests find it running (with its
@@ -111,8 +111,10 @@ async def read_footage(request: Request) -> Response:
     engine = engine_of(request)
     record = session_for(engine, user_for(engine, request), request.path_params["sid"])
     state, _ = engine.store.load_state(record.session_id)
-    draft = draft_of(state)
-    refs = _targets(engine, record, draft, request.query_params.get("media", ""))
+    wanted = request.query_params.get("media", "")
+    refs = _targets(engine, record, draft_of(state), wanted)
+    # One file is read on its own clock; the timeline's reading carries the draft to lay it out by.
+    draft = None if wanted else draft_of(state)
     readings = [_start(engine, record, ref) for ref in refs]
     with anyio.move_on_after(_wait_s(request)):
         for reading in readings:
