@@ -101,6 +101,23 @@ async def local_server(tmp_path: Path, media: Path, **settings: Any) -> AsyncIte
         yield client
 
 
+@asynccontextmanager
+async def cloud_server(
+    tmp_path: Path, clip: Path, **settings: Any
+) -> AsyncIterator[tuple[Client, respx.Router, Path]]:
+    """A server on a stand-in cloud with a copy of ``clip`` uploaded from its media folder."""
+    media = tmp_path / "media"
+    media.mkdir()
+    local = media / clip.name
+    local.write_bytes(clip.read_bytes())
+    files = {"files": [{"filename": clip.name, "file_type": "video", "cdn_url": "https://cdn.test/f.mp4"}]}
+    async with respx.mock(base_url=API, assert_all_called=False) as router:
+        router.post(UPLOAD).mock(return_value=ok(files))
+        async with connected(tmp_path, router, backend="cloud", **settings) as client:
+            await upload(client, local)
+            yield client, router, local
+
+
 async def test_local_reads_the_timeline_and_a_cut_shifts_its_times(tmp_path: Path, clip: Path) -> None:
     """On the engine: the three sentences at their times, the pauses as silences; after a cut, shifted."""
     async with local_server(tmp_path, clip.parent) as client:
@@ -123,36 +140,20 @@ async def test_cloud_reads_a_file_uploaded_from_here_without_asking_the_backend(
     tmp_path: Path, clip: Path
 ) -> None:
     """On the cloud: the uploaded file is analysed on this computer; reading it calls no backend route."""
-    media = tmp_path / "media"
-    media.mkdir()
-    local = media / clip.name
-    local.write_bytes(clip.read_bytes())
-    files = {"files": [{"filename": clip.name, "file_type": "video", "cdn_url": "https://cdn.test/f.mp4"}]}
-    async with respx.mock(base_url=API, assert_all_called=False) as router:
-        router.post(UPLOAD).mock(return_value=ok(files))
+    async with cloud_server(tmp_path, clip) as (client, router, _):
         state = router.get(STATE).mock(return_value=ok({"state": {"draft": {}}}))
-        async with connected(tmp_path, router, backend="cloud") as client:
-            await upload(client, local)
-            before = len(router.calls)
-            out, _ = await read_until_finished(client, {"file": clip.name})
-            assert len(router.calls) == before and not state.called
+        before = len(router.calls)
+        out, _ = await read_until_finished(client, {"file": clip.name})
+        assert len(router.calls) == before and not state.called
     assert out["times"] == "source"
     _check_sentences(out, STARTS_S, SENTENCES)
 
 
 async def test_cloud_refuses_a_file_changed_since_its_upload(tmp_path: Path, clip: Path) -> None:
     """A file rewritten after it was uploaded is not read as if it were the upload: the error says what to do."""
-    media = tmp_path / "media"
-    media.mkdir()
-    local = media / clip.name
-    local.write_bytes(clip.read_bytes())
-    files = {"files": [{"filename": clip.name, "file_type": "video", "cdn_url": "https://cdn.test/f.mp4"}]}
-    async with respx.mock(base_url=API, assert_all_called=False) as router:
-        router.post(UPLOAD).mock(return_value=ok(files))
-        async with connected(tmp_path, router, backend="cloud") as client:
-            await upload(client, local)
-            local.write_bytes(clip.read_bytes() + b"\0")
-            result = await client.call_tool("read_footage", {"file": clip.name})
+    async with cloud_server(tmp_path, clip) as (client, _, local):
+        local.write_bytes(clip.read_bytes() + b"\0")
+        result = await client.call_tool("read_footage", {"file": clip.name})
     assert result.is_error
     assert "upload it again" in str(result.content)
 
@@ -169,19 +170,11 @@ async def test_past_the_budget_the_reading_is_picked_up_not_repeated(
         return await real(path, *args, **kwargs)
 
     monkeypatch.setattr(media_mod, "recognise", counting)
-    media = tmp_path / "media"
-    media.mkdir()
-    local = media / clip.name
-    local.write_bytes(clip.read_bytes())
-    files = {"files": [{"filename": clip.name, "file_type": "video", "cdn_url": "https://cdn.test/f.mp4"}]}
-    async with respx.mock(base_url=API, assert_all_called=False) as router:
-        router.post(UPLOAD).mock(return_value=ok(files))
-        async with connected(tmp_path, router, backend="cloud", wait_budget=0.05) as client:
-            await upload(client, local)
-            first = await call(client, "read_footage", {"file": clip.name})
-            assert first["finished"] is False and first["notes"]
-            out, _ = await read_until_finished(client, {"file": clip.name})
-            again, _ = await read_until_finished(client, {"file": clip.name, "start": 2})
+    async with cloud_server(tmp_path, clip, wait_budget=0.05) as (client, _, _):
+        first = await call(client, "read_footage", {"file": clip.name})
+        assert first["finished"] is False and first["notes"]
+        out, _ = await read_until_finished(client, {"file": clip.name})
+        again, _ = await read_until_finished(client, {"file": clip.name, "start": 2})
     _check_sentences(out, STARTS_S, SENTENCES)
     assert [s["start_s"] for s in again["sentences"]] == [out["sentences"][2]["start_s"]]
     assert len(recognised) == 1  # the second reading came from the cache
