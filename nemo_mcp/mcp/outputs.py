@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypedDict
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from nemo_mcp.api.models import UploadedFile
+from nemo_mcp.service.footage import Page
 from nemo_mcp.service.store import ProjectRecord
 
 # Tracks were published as free-form objects; they keep that schema while the code types them.
@@ -90,6 +91,21 @@ class FootageOut(Out):
     notes: list[str] = Field(default_factory=list)
     # False when the wait budget ran out first: the analysis goes on, and the same call picks it up.
     finished: bool = True
+
+    @classmethod
+    def of(cls, project: str, page: Page, notes: list[str]) -> FootageOut:
+        """One page of a finished reading."""
+        return cls(
+            project=project,
+            times=page.times,
+            sentences=page.sentences,
+            total=page.total,
+            next_start=page.next_start,
+            words=page.words or [],
+            scenes=page.scenes,
+            silences=page.silences,
+            notes=[*notes, *page.notes],
+        )
 
 
 class TrackOut(Out):

@@ -313,17 +313,7 @@ async def read_footage(
             finished=False,
         )
     page = footage.shape(job.outcome(), footage.Window(start=start, limit=limit, words=words))
-    return FootageOut(
-        project=job.project,
-        times=page.times,
-        sentences=page.sentences,
-        total=page.total,
-        next_start=page.next_start,
-        words=page.words or [],
-        scenes=page.scenes,
-        silences=page.silences,
-        notes=[*job.notes.items, *page.notes],
-    )
+    return FootageOut.of(job.project, page, job.notes.items)
 
 
 async def _follow_reading(progress: Progress, job: footage.FootageJob, budget: float) -> bool:
