@@ -111,12 +111,13 @@ async def read_footage(request: Request) -> Response:
     engine = engine_of(request)
     record = session_for(engine, user_for(engine, request), request.path_params["sid"])
     state, _ = engine.store.load_state(record.session_id)
+    wait_s = _wait_s(request)
     wanted = request.query_params.get("media", "")
     refs = _targets(engine, record, draft_of(state), wanted)
     # One file is read on its own clock; the timeline's reading carries the draft to lay it out by.
     draft = None if wanted else draft_of(state)
     readings = [_start(engine, record, ref) for ref in refs]
-    with anyio.move_on_after(_wait_s(request)):
+    with anyio.move_on_after(wait_s):
         for reading in readings:
             await reading.done.wait()
     if not all(r.done.is_set() for r in readings):
