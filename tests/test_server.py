@@ -83,7 +83,7 @@ async def connected(
 
 
 async def test_tools_list_names_annotations_and_size(tmp_path: Path) -> None:
-    """Exactly our tools are listed, read-only ones say so, and tools/list stays under 12 KB."""
+    """Exactly our tools are listed, read-only ones say so, and tools/list stays within 10 KB."""
     async with (
         respx.mock(base_url=API, assert_all_called=False) as router,
         connected(tmp_path, router) as client,
