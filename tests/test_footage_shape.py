@@ -85,3 +85,10 @@ def test_long_silences_include_the_ends_and_skip_short_pauses() -> None:
     assert long_silences(speech, 13000) == [[0, 2500], [6000, 9000], [10000, 13000]]
     assert long_silences((), 1200) == []
     assert long_silences((), 4000) == [[0, 4000]]  # no speech at all: the whole file is silent
+
+
+def test_nothing_to_read_says_so() -> None:
+    """An empty timeline reads as nothing, with a note that names the fix, never as silence."""
+    page = shape({"media": [], "draft": {"t": []}}, Window())
+    assert (page.total, page.sentences, page.silences) == (0, [], [])
+    assert any("Upload" in n for n in page.notes)

@@ -274,6 +274,8 @@ def _on_timeline(draft: dict[str, Any], by_src: dict[str, _Laid]) -> _Laid:
 
 def _lay(raw: dict[str, Any], page: Page) -> _Laid:
     readings = [r for r in raw.get("media") or [] if isinstance(r, dict)]
+    if not readings:
+        page.notes.append("Nothing to read: no video or audio with sound is there yet. Upload some first.")
     for reading in readings:
         page.notes += [f"{reading.get('filename')}: no {m}." for m in reading.get("missing") or []]
     draft = raw.get("draft")
