@@ -29,7 +29,10 @@ from nemo_mcp.service.jobs import Transfer, find, submit
 from nemo_mcp.service.store import UploadRecord
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from nemo_mcp.api.models import UploadedFile
+    from nemo_mcp.engine.analysis import ProgressNotes
     from nemo_mcp.service.projects import SessionManager
     from nemo_mcp.service.uploads import CheckedFile
 
@@ -98,7 +101,7 @@ class FootageJob(Transfer[dict[str, Any]]):
         self.file = file
         self.cloud = cloud
         self.said = ""
-        self._notes: Any = None  # the analysis' ProgressNotes while reading locally
+        self._notes: ProgressNotes | None = None  # the analysis' progress while reading here
 
     def progress(self) -> str:
         """The latest progress sentence of the analysis (empty before the first)."""
@@ -112,7 +115,7 @@ class FootageJob(Transfer[dict[str, Any]]):
     async def _read_on_engine(self) -> dict[str, Any]:
         while True:
 
-            async def op(token: Any, sid: str) -> dict[str, Any]:
+            async def op(token: SecretStr, sid: str) -> dict[str, Any]:
                 return await self.mgr.client.read_footage(token, sid, media=self.file, wait_s=ENGINE_POLL_S)
 
             self.project, data = await self.mgr.call_in_project(self.project, op, notes=self.notes)
@@ -125,7 +128,7 @@ class FootageJob(Transfer[dict[str, Any]]):
     async def _read_here(self) -> dict[str, Any]:
         from nemo_mcp.engine.analysis import ProgressNotes
 
-        self._notes = ProgressNotes()
+        notes = self._notes = ProgressNotes()
         records = _chosen(self.mgr.store.list_uploads(self.mgr.backend, self.project), self.file)
         draft: dict[str, Any] | None = None
         if not self.file:
@@ -135,7 +138,7 @@ class FootageJob(Transfer[dict[str, Any]]):
         language = project.language if project else None
         # Kept beside the state store: a file read again (another page, after a restart) is not recognised twice.
         cache = self.mgr.settings.home / "analysis"
-        readings = [await _read_local(record, language, cache, self._notes) for record in records]
+        readings = [await _read_local(record, language, cache, notes) for record in records]
         return {"media": [r for r in readings if r is not None], "draft": draft}
 
 
@@ -157,7 +160,7 @@ def _chosen(records: list[UploadRecord], file: str) -> list[UploadRecord]:
 
 
 async def _read_local(
-    record: UploadRecord, language: str | None, cache: Path, notes: Any
+    record: UploadRecord, language: str | None, cache: Path, notes: ProgressNotes
 ) -> dict[str, Any] | None:
     """One uploaded file read here, or None for a file with nothing to read (a picture, subtitles)."""
     from nemo_mcp.engine import media
