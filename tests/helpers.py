@@ -26,6 +26,7 @@ TOOLS = frozenset(
         "upload_media",
         "send_edit",
         "get_timeline",
+        "read_footage",
         "check_credits",
         "export_video",
         "new_project",

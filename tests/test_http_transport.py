@@ -29,6 +29,7 @@ from nemo_mcp.mcp import build_server
 from nemo_mcp.mcp.transport import http_app
 
 from .fake_backend import FakeBackend, serve
+from .helpers import TOOLS
 
 pytestmark = pytest.mark.anyio
 
@@ -157,7 +158,7 @@ async def test_bearer_token_is_required_and_never_forwarded(tmp_path: Path) -> N
         r = await http.post("/mcp", json=INITIALIZE, headers={**ACCEPT, "Origin": "https://evil.example"})
         assert r.status_code == 403  # a valid token does not switch off the Origin check
         async with Client(streamable_http_client("http://192.0.2.7:8765/mcp", http_client=http)) as client:
-            assert len((await client.list_tools()).tools) == 7
+            assert len((await client.list_tools()).tools) == len(TOOLS)
             for name, args in (
                 ("check_credits", {}),
                 ("new_project", {"title": "over http"}),

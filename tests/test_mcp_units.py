@@ -95,11 +95,12 @@ def test_tail_line_keeps_the_newest_words() -> None:
 
 
 def test_tool_table_names_and_hints() -> None:
-    """The table lists the seven tools once; only list_projects is closed-world on the cloud."""
+    """The table lists the eight tools once; only list_projects is closed-world on the cloud."""
     assert TOOL_NAMES == (
         "upload_media",
         "send_edit",
         "get_timeline",
+        "read_footage",
         "check_credits",
         "export_video",
         "new_project",

@@ -76,7 +76,7 @@ def assert_only_jsonrpc(stdout_copy: Path) -> list[dict[str, Any]]:
 
 
 async def test_every_tool_resource_and_prompt_over_stdio_with_clean_stdout(tmp_path: Path) -> None:
-    """All seven tools, both resources and a prompt work over real stdio; stdout holds only JSON-RPC."""
+    """All the tools, both resources and a prompt work over real stdio; stdout holds only JSON-RPC."""
     fake = FakeBackend(render_polls=2, output_bytes=200_000)
     with anyio.fail_after(90):
         async with serve(fake) as url, spawned(url, tmp_path) as s:

@@ -597,6 +597,20 @@ class NemoClient:
         )
         return _parse(SessionState, data)
 
+    async def read_footage(
+        self, token: SecretStr, session_id: str, *, media: str = "", wait_s: float = 0.0
+    ) -> dict[str, Any]:
+        """``GET /api/footage/…``: the local engine's readings of a session's media (the cloud has none)."""
+        params: dict[str, str] = {"wait": f"{wait_s:g}"}
+        if media:
+            params["media"] = media
+        data = await self._call(
+            "GET", f"/api/footage/{APP_NAME}/me/{_seg(session_id)}", token=token, retry=True, params=params
+        )
+        if not isinstance(data, dict):
+            raise UnexpectedResponse(backend_message="the footage reading is not an object")
+        return data
+
     async def start_render(
         self,
         token: SecretStr,

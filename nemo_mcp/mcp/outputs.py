@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypedDict
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from nemo_mcp.api.models import UploadedFile
+from nemo_mcp.service.footage import Page
 from nemo_mcp.service.store import ProjectRecord
 
 # Tracks were published as free-form objects; they keep that schema while the code types them.
@@ -70,6 +71,41 @@ class EditOut(Out):
     # False when the wait budget ran out first: the edit goes on, and pick_up gets its result.
     finished: bool = True
     pick_up: str | None = None
+
+
+# Reading items are plain objects ({start_s, …}): typed sub-schemas would cost tools/list more
+# than they tell, and tools/list is read on every turn.
+_Items = list[Any]
+
+
+class FootageOut(Out):
+    # What the footage says and shows: one page of sentences, the scenes' headings, the long silences.
+    project: str
+    times: str  # "timeline" or "source" (each file's own clock)
+    sentences: _Items  # {start_s, end_s, text}
+    total: int  # sentences in all, over every page
+    next_start: int | None = None  # the `start` of the next page; null on the last
+    words: _Items = Field(default_factory=list)  # {start_s, text}, on request
+    scenes: _Items = Field(default_factory=list)  # {start_s, heading, body}
+    silences: _Items = Field(default_factory=list)  # {start_s, end_s}
+    notes: list[str] = Field(default_factory=list)
+    # False when the wait budget ran out first: the analysis goes on, and the same call picks it up.
+    finished: bool = True
+
+    @classmethod
+    def of(cls, project: str, page: Page, notes: list[str]) -> FootageOut:
+        """One page of a finished reading."""
+        return cls(
+            project=project,
+            times=page.times,
+            sentences=page.sentences,
+            total=page.total,
+            next_start=page.next_start,
+            words=page.words or [],
+            scenes=page.scenes,
+            silences=page.silences,
+            notes=[*notes, *page.notes],
+        )
 
 
 class TrackOut(Out):

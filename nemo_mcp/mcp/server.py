@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
@@ -85,7 +86,18 @@ def build_server(
     cloud = settings.backend == "cloud"
     for spec in TOOLS:
         mcp.add_tool(spec.fn, name=spec.name, title=spec.title, annotations=spec.annotations(cloud=cloud))
+        _drop_titles(mcp._tool_manager.get_tool(spec.name))
     add_resources(mcp)
     add_prompts(mcp)
     add_completions(mcp, lambda: running[-1] if running else None)
     return mcp
+
+
+def _drop_titles(tool: Any) -> None:
+    """Take the titles out of a tool's input schema: they only repeat the names, and tools/list is read
+    on every turn (the output schemas drop theirs in ``outputs.Out``). Validation does not use them."""
+    schema = getattr(tool, "parameters", None)
+    if isinstance(schema, dict):
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)

@@ -26,6 +26,7 @@ from nemo_mcp.mcp.outputs import (
     CreditsOut,
     EditOut,
     ExportOut,
+    FootageOut,
     MediaOut,
     ProjectOut,
     ProjectsOut,
@@ -45,6 +46,7 @@ from nemo_mcp.service import (
     download_folder,
     edits,
     exports,
+    footage,
     jobs,
 )
 
@@ -86,7 +88,7 @@ async def upload_media(
         str | None, Field(pattern=ID_PATTERN, description="Id of an upload still running.")
     ] = None,
 ) -> UploadOut:
-    """Add local files or URLs to the project. Returns each file's type, duration and size."""
+    """Add local files or URLs to the project; returns each file's type and length."""
     state = app_state(ctx)
     deadline = anyio.current_time() + state.settings.wait_budget
     if pick_up:
@@ -211,7 +213,7 @@ async def send_edit(
         str | None, Field(pattern=ID_PATTERN, description="Id of an edit still running.")
     ] = None,
 ) -> EditOut:
-    """Apply a plain-language edit. Streams progress; returns the reply and what changed."""
+    """Apply a plain-language edit; returns the reply and what changed."""
     state = app_state(ctx)
     budget = state.settings.wait_budget
     if pick_up:
@@ -258,6 +260,14 @@ async def _follow_edit(progress: Progress, job: edits.EditJob, budget: float) ->
                 await relay.on_event(event)
             await job.done.wait()
 
+    return await _follow_job(progress, job, follow)
+
+
+async def _follow_job(progress: Progress, job: jobs.Job[Any], follow: Callable[[], Awaitable[None]]) -> bool:
+    """Run ``follow`` (which watches ``job`` within its budget) with keepalives; whether the job finished.
+
+    Only a cancelled call (the user pressed stop) stops the job: a spent budget leaves it going.
+    """
     completed = False
     try:
         await with_keepalive(progress, follow)
@@ -266,6 +276,64 @@ async def _follow_edit(progress: Progress, job: edits.EditJob, budget: float) ->
         if not completed:
             job.cancel()
     return job.done.is_set()
+
+
+# -- read_footage ---------------------------------------------------------------------------------
+
+
+@tool_errors
+async def read_footage(
+    ctx: Ctx,
+    file: Annotated[str, Field(description="A file's name; default the timeline.")] = "",
+    start: Annotated[int, Field(ge=0, description="First sentence.")] = 0,
+    limit: int = footage.DEFAULT_SENTENCES,  # kept within 1…MAX_SENTENCES by footage.shape
+    words: Annotated[bool, Field(description="Add word times.")] = False,
+    session: Session = None,
+) -> FootageOut:
+    """Timed sentences, on-screen headings and long silences of the footage."""
+    state = app_state(ctx)
+    mgr = state.manager
+    project = (await mgr.project(session)).session_id
+    # The same file asked again attaches to its reading: a long analysis is picked up, never repeated.
+    job, attached = footage.start(mgr, project, file, cloud=state.cloud)
+    progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
+    await progress.say("Waiting for the reading already running…" if attached else "Reading the footage…")
+    if not await _follow_reading(progress, job, state.settings.wait_budget):
+        said = job.progress()
+        return FootageOut(
+            project=job.project,
+            times="",
+            sentences=[],
+            total=0,
+            notes=[
+                *job.notes.items,
+                f"Still analysing ({said or 'started'}; {job.elapsed:.0f} s so far); nothing is lost. Call "
+                "read_footage again with the same file to get the result once it is ready.",
+            ],
+            finished=False,
+        )
+    page = footage.shape(job.outcome(), footage.Window(start=start, limit=limit, words=words))
+    return FootageOut.of(job.project, page, job.notes.items)
+
+
+async def _follow_reading(progress: Progress, job: footage.FootageJob, budget: float) -> bool:
+    """Relay the analysis' progress for at most ``budget`` seconds; whether it finished.
+
+    The reading belongs to the session manager: running out of budget leaves it going; a
+    cancelled call (the user pressed stop) stops it.
+    """
+
+    async def follow() -> None:
+        with anyio.move_on_after(budget):
+            said = ""
+            while not job.done.is_set():
+                if (now := job.progress()) and now != said:
+                    said = now
+                    await progress.say(now)
+                with anyio.move_on_after(1.0):
+                    await job.done.wait()
+
+    return await _follow_job(progress, job, follow)
 
 
 # -- get_timeline / check_credits -----------------------------------------------------------------
@@ -342,11 +410,11 @@ async def export_video(
         int | None, Field(ge=0, le=900, description="Wait limit (at most the budget).")
     ] = None,
     render_id: Annotated[
-        str | None, Field(pattern=ID_PATTERN, description="Resume waiting for this earlier render.")
+        str | None, Field(pattern=ID_PATTERN, description="An earlier render to wait for.")
     ] = None,
-    overwrite: Annotated[bool, Field(description="Replace an existing file of the same name.")] = False,
+    overwrite: Annotated[bool, Field(description="Replace a file of the same name.")] = False,
 ) -> ExportOut:
-    """Render the timeline to MP4 (free). Returns within the wait budget; resume with render_id."""
+    """Render the timeline to MP4 (free); resume a long one with render_id."""
     state = app_state(ctx)
     dest = (
         download_folder(download_to, state.settings.download_dir, _download_roots(state))
@@ -496,7 +564,7 @@ async def new_project(
     title: Annotated[str | None, Field(max_length=200, description="A name for the project.")] = None,
     language: Annotated[str | None, Field(max_length=16, description="Language code, e.g. en, zh.")] = None,
 ) -> ProjectOut:
-    """Start a fresh project and make it current (earlier ones stay listed)."""
+    """Start a fresh project and make it current."""
     state = app_state(ctx)
     record = await state.manager.new_project(title=title, language=language)
     return ProjectOut.of(record, current=True)
@@ -509,7 +577,7 @@ async def list_projects(
         str | None, Field(pattern=ID_PATTERN, description="Make this project current.")
     ] = None,
 ) -> ProjectsOut:
-    """List the projects this server knows, newest first, with their render ids."""
+    """List known projects, newest first, with their render ids."""
     mgr = app_state(ctx).manager
     if switch_to:
         if switch_to not in {p.session_id for p in mgr.list_projects()}:
@@ -555,6 +623,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(upload_media, "Upload media", read_only=False, destructive=False),
     ToolSpec(send_edit, "Send an edit", read_only=False, destructive=False),
     ToolSpec(get_timeline, "Show the timeline", read_only=True),
+    ToolSpec(read_footage, "Read the footage", read_only=True),
     ToolSpec(check_credits, "Check credits", read_only=True),
     ToolSpec(export_video, "Export the video", read_only=False, destructive=False),
     ToolSpec(new_project, "Start a new project", read_only=False),

@@ -248,6 +248,11 @@ class Upload(Transfer[Uploaded]):
                 )
                 self.project = sid
                 found += result.files
+                if self.mgr.settings.backend == "cloud":
+                    # The cloud reads no footage for us: remember where each file lies to read it here.
+                    from nemo_mcp.service.footage import remember_uploads
+
+                    remember_uploads(self.mgr, sid, self.files, result.files)
             if self.urls:
                 sid, result = await self.mgr.upload_urls(self.urls, sid, notes=self.notes)
                 self.project = sid

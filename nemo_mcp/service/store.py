@@ -65,6 +65,17 @@ CREATE TABLE IF NOT EXISTS renders (
     PRIMARY KEY (backend, render_id)
 );
 CREATE INDEX IF NOT EXISTS renders_by_session ON renders (backend, session_id, created);
+CREATE TABLE IF NOT EXISTS uploads (
+    backend TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    media_url TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (backend, session_id, media_url)
+);
 """
 
 
@@ -327,6 +338,26 @@ class Store:
             ).fetchone()
         return None if row is None else _render(row)
 
+    # -- uploads ----------------------------------------------------------------------------
+
+    def add_upload(self, record: UploadRecord) -> None:
+        rec = UploadRecord(**{**_asdict(record), "created": self._clock()})
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO uploads(backend, session_id, media_url, filename, path, size, mtime_ns, "
+                "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                tuple(_asdict(rec).values()),
+            )
+
+    def list_uploads(self, backend: str, session_id: str) -> list[UploadRecord]:
+        """The files uploaded from here into one project, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM uploads WHERE backend = ? AND session_id = ? ORDER BY created",
+                (backend, session_id),
+            ).fetchall()
+        return [UploadRecord(**dict(row)) for row in rows]
+
     def list_renders(self, backend: str, session_id: str | None = None) -> list[RenderRecord]:
         with self._lock:
             if session_id is None:
@@ -339,6 +370,24 @@ class Store:
                     (backend, session_id),
                 ).fetchall()
         return [_render(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    """A file uploaded from this computer: where it lies, and the backend's address for it.
+
+    Kept so the server can read (analyse) the footage itself where the backend offers no reading.
+    ``size`` and ``mtime_ns`` tell whether the file is still the one uploaded.
+    """
+
+    backend: str
+    session_id: str
+    media_url: str
+    filename: str
+    path: str
+    size: int
+    mtime_ns: int
+    created: float = 0.0
 
 
 def _asdict(obj: Any) -> dict[str, Any]:

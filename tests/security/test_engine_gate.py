@@ -105,7 +105,8 @@ def test_foreign_host_and_origin_are_refused_even_with_the_key(
 def test_every_route_needs_the_key(local_backend: tuple[str, str, object]) -> None:
     """Files, the edit stream and the render proxy refuse a caller without the key before anything else."""
     url, _, _ = local_backend
-    for path in ("/files/m/anykey/a.mp4", "/run_sse", "/api/render/proxy/lambda", "/nowhere"):
+    routes = ("/files/m/anykey/a.mp4", "/run_sse", "/api/render/proxy/lambda", "/api/footage/nemo_agent/me/1")
+    for path in (*routes, "/nowhere"):
         status, body = _call(url + path, {"Authorization": "Bearer nmv_local_x"})
         assert status == 403, path
         assert ENGINE_KEY_HEADER in str(body["detail"])
