@@ -143,7 +143,7 @@ async def real_pair(duration: float) -> dict[str, float]:
         async with serve(fake) as url:
             settings = Settings(api_base=url, home=Path(tmp) / "home")
             mgr = SessionManager(settings)
-            from nemo_mcp.api.client import PathSource
+            from nemo_mcp.api.multipart import PathSource
 
             await mgr.upload_files([PathSource(clip)], None)
             sid = mgr.current_project_id()

@@ -39,7 +39,7 @@ import anyio
 from _common import CACHE, Row, arg_parser, banner, bench_env, emit, median, secs
 
 from nemo_mcp.api.adk import Text
-from nemo_mcp.api.client import PathSource
+from nemo_mcp.api.multipart import PathSource
 from nemo_mcp.config import Settings
 from nemo_mcp.engine import render as render_mod
 from nemo_mcp.engine.ffmpeg import find_ffmpeg

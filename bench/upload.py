@@ -86,7 +86,8 @@ def serve() -> None:
 async def _client(url: str, path: Path) -> dict[str, float]:
     from pydantic import SecretStr
 
-    from nemo_mcp.api.client import NemoClient, PathSource
+    from nemo_mcp.api.client import NemoClient
+    from nemo_mcp.api.multipart import PathSource
     from nemo_mcp.config import SKILLS
     from nemo_mcp.service.uploads import UploadPolicy
 

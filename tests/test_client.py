@@ -15,7 +15,9 @@ from pydantic import SecretStr
 
 from nemo_mcp import errors
 from nemo_mcp.api.adk import StateDelta, Text, ToolCall
-from nemo_mcp.api.client import MultipartUpload, NemoClient, PathSource, unwrap
+from nemo_mcp.api.client import NemoClient
+from nemo_mcp.api.envelopes import unwrap
+from nemo_mcp.api.multipart import MultipartUpload, PathSource
 from nemo_mcp.config import SKILLS
 
 from .helpers import API, SID, TOKEN, FakeSleep, app_error, discard_server, ok

@@ -11,16 +11,12 @@ from its start on each attempt); the caller applies the others (1001, 1002, 429 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import logging
-import mimetypes
 import time
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -29,77 +25,32 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from nemo_mcp import __version__
 from nemo_mcp.api.adk import Event
+from nemo_mcp.api.envelopes import (
+    raise_for_error,
+    read_capped,
+    unwrap,
+)
 from nemo_mcp.api.events import iter_events
 from nemo_mcp.api.frames import RunRequest
 from nemo_mcp.api.models import Credits, RenderStatus, SessionInfo, SessionState, TokenGrant, UploadResult
+from nemo_mcp.api.multipart import MultipartUpload, ProgressFn, UploadSource
 from nemo_mcp.api.recovery import Recoveries, RecoveryPolicy, Sleep
 from nemo_mcp.config import APP_NAME, SkillProfile
 from nemo_mcp.errors import (
-    APIError,
     BadInput,
-    DiskFull,
-    MissingClientId,
-    RateLimited,
-    ResponseTooLarge,
-    SessionNotFound,
     TransportError,
     UnexpectedResponse,
-    error_for_code,
-    error_for_status,
-    is_disk_full,
 )
 from nemo_mcp.redact import SECRETS
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[int, int], Awaitable[None]]
 
 TRANSIENT_STATUSES = (502, 503, 504)
-#: Largest JSON envelope read from the backend. Drafts, lists and states are far smaller; this
-#: only stops a faulty or hostile backend from filling memory.
-MAX_BODY_BYTES = 16 * 1024 * 1024
 #: Overall limit of one upload request (its per-read timeout is the same).
 UPLOAD_DEADLINE = 600.0
 #: Connections to the backend at once: edits in flight plus uploads, polls and state reads.
 MAX_CONNECTIONS = 200
-UPLOAD_CHUNK = 1024 * 1024
-
-
-class UploadSource(Protocol):
-    """A local file that passed the upload policy (see :mod:`nemo_mcp.service.uploads`)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def size(self) -> int: ...
-
-    @property
-    def mime_type(self) -> str: ...
-
-    def open(self) -> IO[bytes]: ...
-
-
-@dataclass(frozen=True)
-class PathSource:
-    """An :class:`UploadSource` over a plain path, for callers that did their own checks."""
-
-    path: Path
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def size(self) -> int:
-        return self.path.stat().st_size
-
-    @property
-    def mime_type(self) -> str:
-        return mimetypes.guess_type(self.path.name)[0] or "application/octet-stream"
-
-    def open(self) -> IO[bytes]:
-        return self.path.open("rb")
 
 
 @dataclass(frozen=True)
@@ -107,191 +58,6 @@ class StreamLimits:
     idle_timeout: float = 300.0
     total_timeout: float = 900.0
     max_event_bytes: int = 4 * 1024 * 1024
-
-
-def _quote_filename(name: str) -> str:
-    # RFC 7578: quote and escape; drop characters that would break the header line.
-    safe = "".join(ch for ch in name if ch >= " " and ch != "\x7f")
-    return safe.replace("\\", "\\\\").replace('"', "%22") or "upload"
-
-
-class MultipartUpload(httpx.AsyncByteStream):
-    """A multipart/form-data body streamed from disk in fixed-size chunks.
-
-    The total length is known up front (so the request carries Content-Length and the
-    server can refuse an oversize body at once) and memory stays at one chunk whatever
-    the file size. Each iteration re-opens the sources, so a retried request starts
-    every file from its first byte.
-    """
-
-    def __init__(
-        self, sources: Sequence[UploadSource], *, field: str = "files", on_progress: ProgressFn | None = None
-    ) -> None:
-        self.boundary = uuid.uuid4().hex
-        self._sources = list(sources)
-        self._on_progress = on_progress
-        self._heads = [
-            (
-                f"--{self.boundary}\r\n"
-                f'Content-Disposition: form-data; name="{field}"; filename="{_quote_filename(s.name)}"\r\n'
-                f"Content-Type: {s.mime_type}\r\n\r\n"
-            ).encode()
-            for s in self._sources
-        ]
-        self._sizes = [s.size for s in self._sources]
-        self._tail = f"--{self.boundary}--\r\n".encode()
-        self.total_file_bytes = sum(self._sizes)
-        self.content_length = sum(
-            len(h) + n + 2 for h, n in zip(self._heads, self._sizes, strict=True)
-        ) + len(self._tail)
-
-    @property
-    def content_type(self) -> str:
-        return f"multipart/form-data; boundary={self.boundary}"
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        sent = 0
-        for head, source, size in zip(self._heads, self._sources, self._sizes, strict=True):
-            yield head
-            remaining = size
-            with source.open() as fh:
-                while remaining > 0:
-                    chunk = fh.read(min(UPLOAD_CHUNK, remaining))
-                    if not chunk:
-                        # The file shrank after it was checked: never send a short body
-                        # under a Content-Length that promised more.
-                        raise TransportError(
-                            f"{source.name} changed while it was being uploaded; upload it again."
-                        )
-                    remaining -= len(chunk)
-                    sent += len(chunk)
-                    yield chunk
-                    if self._on_progress is not None:
-                        await self._on_progress(sent, self.total_file_bytes)
-            yield b"\r\n"
-        yield self._tail
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _body_message(body: Any) -> str:
-    if isinstance(body, dict):
-        for key in ("message", "error", "detail", "msg"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return value
-            if value:
-                return str(value)[:500]
-    if isinstance(body, str):
-        return body[:500]
-    return ""
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def raise_for_error(response: httpx.Response, body: Any = None) -> None:
-    """Turn an error response into the matching exception (2xx bodies are checked by :func:`unwrap`)."""
-    status = response.status_code
-    if status < 400:
-        return
-    if body is None:
-        body = _json_or_none(response)
-        if body is None:
-            body = response.text[:500]
-    message = _body_message(body)
-    code = body.get("code") if isinstance(body, dict) and isinstance(body.get("code"), int) else None
-    if code not in (None, 0):
-        assert code is not None
-        cls = error_for_code(code)
-        if cls is not APIError:
-            raise cls(code=code, status=status, backend_message=message)
-    if status == 404 and "session not found" in message.lower():
-        raise SessionNotFound(code=code, status=status, backend_message=message)
-    if status == 429:
-        raise RateLimited(
-            retry_after=_retry_after(response), code=code, status=status, backend_message=message
-        )
-    if status == 400 and "client" in message.lower() and "id" in message.lower():
-        raise MissingClientId(code=code, status=status, backend_message=message)
-    if is_disk_full(text=message):  # not a "temporary problem": it stays until space is freed
-        raise DiskFull(code=code, status=status, backend_message=message)
-    raise error_for_status(status)(code=code, status=status, backend_message=message)
-
-
-async def read_capped(response: httpx.Response, max_bytes: int = MAX_BODY_BYTES) -> httpx.Response:
-    """A copy of a streamed ``response`` with its body read, refusing a body over ``max_bytes``.
-
-    The declared length is checked before reading, and the decoded bytes are counted as they
-    arrive (so a compressed body cannot expand past the cap either): memory stays within
-    ``max_bytes`` plus one chunk. The caller closes ``response``.
-    """
-    too_large = ResponseTooLarge(
-        f"The backend sent a response over {max_bytes // 1_048_576} MiB (HTTP {response.status_code}), so it "
-        "was stopped unread. Try again; if it persists, check that NEMO_API_BASE points at the NemoVideo API.",
-        status=response.status_code,
-    )
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_large
-        chunks.append(chunk)
-    # The body is decoded already, so the copy must not claim an encoding or an old length.
-    headers = [
-        (k, v) for k, v in response.headers.multi_items() if k not in ("content-encoding", "content-length")
-    ]
-    return httpx.Response(
-        response.status_code, headers=headers, content=b"".join(chunks), request=response.request
-    )
-
-
-def unwrap(response: httpx.Response) -> Any:
-    """Return the payload of a response in any of the three envelopes, or raise its error."""
-    body = _json_or_none(response)
-    raise_for_error(response, body)
-    if body is None:
-        raise UnexpectedResponse(status=response.status_code, backend_message=response.text[:200])
-    if isinstance(body, dict):
-        code = body.get("code")
-        if isinstance(code, int) and not isinstance(code, bool) and ("data" in body or "message" in body):
-            if code != 0:
-                raise error_for_code(code)(
-                    code=code, status=response.status_code, backend_message=_body_message(body)
-                )
-            return body.get("data")
-        if isinstance(body.get("success"), bool):
-            if not body["success"]:
-                raise APIError(
-                    f"The backend refused the request: {_body_message(body) or 'no reason given'}",
-                    status=response.status_code,
-                    backend_message=_body_message(body),
-                )
-            return body.get("data")
-    return body
 
 
 M = TypeVar("M", bound=BaseModel)

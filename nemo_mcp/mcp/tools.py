@@ -12,8 +12,7 @@ import math
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
@@ -22,10 +21,11 @@ from pydantic import Field
 
 from nemo_mcp import draft
 from nemo_mcp.mcp.context import ID_PATTERN, AppState, Ctx, Session, app_state, tool_errors
+from nemo_mcp.mcp.export import export_video
+from nemo_mcp.mcp.follow import follow_edit, follow_reading, follow_transfer, mb
 from nemo_mcp.mcp.outputs import (
     CreditsOut,
     EditOut,
-    ExportOut,
     FootageOut,
     MediaOut,
     ProjectOut,
@@ -35,15 +35,12 @@ from nemo_mcp.mcp.outputs import (
     UploadOut,
     media_entry,
 )
-from nemo_mcp.mcp.progress import EditProgress, Progress, render_reporter, with_keepalive
+from nemo_mcp.mcp.progress import Progress, with_keepalive
 from nemo_mcp.service import (
     MAX_UPLOADS_PER_CALL,
     CheckedFile,
     Notes,
-    RenderRecord,
-    SessionManager,
     UploadPolicy,
-    download_folder,
     edits,
     exports,
     footage,
@@ -104,11 +101,11 @@ async def upload_media(
             value=0,
             total=job.total or None,
         )
-        finished.append(await _follow_transfer(progress, job, deadline, verb="Uploaded", bar=True))
+        finished.append(await follow_transfer(progress, job, deadline, verb="Uploaded", bar=True))
 
     await with_keepalive(progress, follow)
     if not finished[0]:
-        sent = f"{_mb(job.sent)} of {_mb(job.total or 0)} MB sent, " if job.total else ""
+        sent = f"{mb(job.sent)} of {mb(job.total or 0)} MB sent, " if job.total else ""
         return UploadOut(
             project=job.project,
             files=[],
@@ -159,46 +156,6 @@ async def _start_upload(
     return jobs.submit(state.manager, job)
 
 
-def _mb(n: int) -> str:
-    return f"{n / 2**20:.1f}"
-
-
-async def _follow_transfer(
-    progress: Progress, job: jobs.Transfer[Any], deadline: float, *, verb: str, bar: bool
-) -> bool:
-    """Show the transfer's bytes until it ends or ``deadline`` passes; whether it finished.
-
-    The transfer belongs to the session manager, so the deadline leaves it going; a cancelled
-    call (the user pressed stop) stops it. ``bar`` reports bytes as the progress value itself.
-    """
-
-    async def show() -> None:
-        shown = -1
-        while True:
-            # Taken before reporting: a change while a report is being sent is not missed.
-            moved, ended = job.watch(), job.done.is_set()
-            if job.sent != shown:
-                shown = job.sent
-                if job.total:
-                    line = f"{verb} {_mb(shown)} of {_mb(job.total)} MB"
-                    await progress.say(line, value=shown if bar else None, total=job.total if bar else None)
-                elif shown:
-                    await progress.say(f"{verb} {_mb(shown)} MB")
-            if ended:
-                return
-            await moved.wait()
-
-    completed = False
-    try:
-        with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
-            await show()
-        completed = True
-    finally:
-        if not completed:
-            job.cancel()
-    return job.done.is_set()
-
-
 # -- send_edit ------------------------------------------------------------------------------------
 
 
@@ -222,7 +179,7 @@ async def send_edit(
         job, attached = edits.submit(state.manager, instruction, session)
     progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
     await progress.say("Waiting for the edit already running…" if attached else "Sending the edit…")
-    if not await _follow_edit(progress, job, budget):
+    if not await follow_edit(progress, job, budget):
         return EditOut(
             project=job.project,
             reply=(
@@ -246,38 +203,6 @@ async def send_edit(
     )
 
 
-async def _follow_edit(progress: Progress, job: edits.EditJob, budget: float) -> bool:
-    """Show the edit's progress for at most ``budget`` seconds; whether it finished.
-
-    The edit belongs to the session manager, so running out of budget leaves it going; a
-    cancelled call (the user pressed stop) stops it.
-    """
-    relay = EditProgress(progress)
-
-    async def follow() -> None:
-        with anyio.move_on_after(budget), job.listen() as events:
-            async for event in events:
-                await relay.on_event(event)
-            await job.done.wait()
-
-    return await _follow_job(progress, job, follow)
-
-
-async def _follow_job(progress: Progress, job: jobs.Job[Any], follow: Callable[[], Awaitable[None]]) -> bool:
-    """Run ``follow`` (which watches ``job`` within its budget) with keepalives; whether the job finished.
-
-    Only a cancelled call (the user pressed stop) stops the job: a spent budget leaves it going.
-    """
-    completed = False
-    try:
-        await with_keepalive(progress, follow)
-        completed = True
-    finally:
-        if not completed:
-            job.cancel()
-    return job.done.is_set()
-
-
 # -- read_footage ---------------------------------------------------------------------------------
 
 
@@ -298,7 +223,7 @@ async def read_footage(
     job, attached = footage.start(mgr, project, file, cloud=state.cloud)
     progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
     await progress.say("Waiting for the reading already running…" if attached else "Reading the footage…")
-    if not await _follow_reading(progress, job, state.settings.wait_budget):
+    if not await follow_reading(progress, job, state.settings.wait_budget):
         said = job.progress()
         return FootageOut(
             project=job.project,
@@ -314,26 +239,6 @@ async def read_footage(
         )
     page = footage.shape(job.outcome(), footage.Window(start=start, limit=limit, words=words))
     return FootageOut.of(job.project, page, job.notes.items)
-
-
-async def _follow_reading(progress: Progress, job: footage.FootageJob, budget: float) -> bool:
-    """Relay the analysis' progress for at most ``budget`` seconds; whether it finished.
-
-    The reading belongs to the session manager: running out of budget leaves it going; a
-    cancelled call (the user pressed stop) stops it.
-    """
-
-    async def follow() -> None:
-        with anyio.move_on_after(budget):
-            said = ""
-            while not job.done.is_set():
-                if (now := job.progress()) and now != said:
-                    said = now
-                    await progress.say(now)
-                with anyio.move_on_after(1.0):
-                    await job.done.wait()
-
-    return await _follow_job(progress, job, follow)
 
 
 # -- get_timeline / check_credits -----------------------------------------------------------------
@@ -392,167 +297,6 @@ async def check_credits(ctx: Ctx) -> CreditsOut:
         credits.available, credits.frozen, credits.model_extra or {}, state.manager.uses_env_token
     )
     return CreditsOut(available=credits.available, frozen=credits.frozen, total=credits.total, advice=advice)
-
-
-# -- export_video ---------------------------------------------------------------------------------
-
-
-@tool_errors
-async def export_video(
-    ctx: Ctx,
-    session: Session = None,
-    format: Annotated[Literal["mp4"], Field(description="Container.")] = "mp4",
-    quality: Annotated[Literal["high", "standard", "draft"], Field(description="Encoding quality.")] = "high",
-    download_to: Annotated[
-        str | None, Field(max_length=4096, description="Existing folder to save the MP4 in.")
-    ] = None,
-    wait_seconds: Annotated[
-        int | None, Field(ge=0, le=900, description="Wait limit (at most the budget).")
-    ] = None,
-    render_id: Annotated[
-        str | None, Field(pattern=ID_PATTERN, description="An earlier render to wait for.")
-    ] = None,
-    overwrite: Annotated[bool, Field(description="Replace a file of the same name.")] = False,
-) -> ExportOut:
-    """Render the timeline to MP4 (free); resume a long one with render_id."""
-    state = app_state(ctx)
-    dest = (
-        download_folder(download_to, state.settings.download_dir, _download_roots(state))
-        if download_to
-        else None
-    )
-    budget = state.settings.wait_budget
-    wait = budget if wait_seconds is None else min(wait_seconds, budget)
-    progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
-    order = _Order(session, format, quality, dest, render_id, overwrite)
-    out: list[ExportOut] = []
-
-    async def work() -> None:
-        async with state.export_slots:
-            out.append(await _export(progress, state, order, anyio.current_time() + wait))
-
-    await with_keepalive(progress, work)
-    return out[0]
-
-
-def _download_roots(state: AppState) -> list[Path]:
-    """Where download_to may point: the download folder, the configured upload folders, NEMO_DOWNLOAD_ROOTS."""
-    settings = state.settings
-    return [
-        *([settings.download_dir] if settings.download_dir else []),
-        *state.policy.roots,
-        *settings.download_roots,
-    ]
-
-
-@dataclass(frozen=True)
-class _Order:
-    session: str | None
-    fmt: str
-    quality: str
-    dest: Path | None
-    render_id: str | None
-    overwrite: bool
-
-
-async def _export(progress: Progress, state: AppState, order: _Order, deadline: float) -> ExportOut:
-    mgr = state.manager
-    notes = Notes()
-    if order.render_id:
-        record = exports.resume(mgr, order.render_id, order.session)
-        await progress.say(f"Resuming render {order.render_id}…", value=0, total=100)
-    else:
-        await progress.say("Starting the render…", value=0, total=100)
-        async with mgr.render_lock:
-            record, attached = await exports.start_or_attach(
-                mgr, order.session, fmt=order.fmt, quality=order.quality, notes=notes
-            )
-        if attached:
-            notes.add(f"This timeline was already exported as {record.render_id}; that render is used again.")
-    wait_s = max(0.0, deadline - anyio.current_time())
-    record, status, finished = await exports.wait(
-        mgr, record, wait_seconds=wait_s, on_progress=render_reporter(progress), notes=notes
-    )
-    if not finished:
-        return ExportOut(
-            render_id=record.render_id,
-            status=status.status,
-            progress=status.progress,
-            finished=False,
-            message=(
-                f"The render is still {status.status} ({status.progress:.0f}%); nothing is lost. Call "
-                f"export_video again with render_id={record.render_id!r} (and the same download_to) to keep "
-                "waiting; it will not start a second render."
-            ),
-            notes=notes.items,
-        )
-    exports.raise_unless_completed(status)
-    path: Path | None = None
-    if order.dest is not None:
-        path, running = await _download(progress, mgr, record, order.dest, order.overwrite, deadline)
-        if running is not None:
-            got = f"{_mb(running.sent)} of {_mb(running.total)} MB" if running.total else "started"
-            return ExportOut(
-                render_id=record.render_id,
-                status="downloading",
-                progress=100.0,
-                finished=False,
-                download_url=status.output_url or record.output_url,
-                message=(
-                    f"The render is done and the MP4 is still downloading ({got}); nothing is lost. Call "
-                    f"export_video again with render_id={record.render_id!r} and the same download_to to get "
-                    "the file; it will not download it twice."
-                ),
-                notes=notes.items,
-            )
-    saved = f" and saved to {path}" if path else "; download it from the link"
-    return ExportOut(
-        render_id=record.render_id,
-        status="completed",
-        progress=100.0,
-        finished=True,
-        download_url=status.output_url or record.output_url,
-        file=str(path) if path else None,
-        message=f"The export is ready{saved}.",
-        notes=notes.items,
-    )
-
-
-async def _download(
-    progress: Progress,
-    mgr: SessionManager,
-    record: RenderRecord,
-    dest: Path,
-    overwrite: bool,
-    deadline: float,
-) -> tuple[Path | None, jobs.Transfer[Path] | None]:
-    """The saved MP4, or the download still running when ``deadline`` came (it goes on, to be picked up).
-
-    A download of this render into this folder that is running, or done and not yet collected,
-    is attached to: the same file is never fetched twice into one folder.
-    """
-    running = jobs.find(mgr, jobs.download_key(mgr, record.render_id, dest))
-    if running is None and not overwrite:
-        saved = _saved_before(record.local_file, dest)
-        if saved is not None:
-            return saved, None
-    if running is not None:
-        job: jobs.Transfer[Path] = running
-        await progress.say("Waiting for the download already running…")
-    else:
-        job = jobs.submit(mgr, jobs.RenderDownload(mgr, record, dest, overwrite=overwrite))[0]
-        await progress.say("Downloading the MP4…")
-    if not await _follow_transfer(progress, job, deadline, verb="Downloaded", bar=False):
-        return None, job
-    return job.outcome(), None
-
-
-def _saved_before(local_file: str | None, dest: Path) -> Path | None:
-    """The file an earlier call already saved from this render into ``dest``, if it is still there."""
-    if not local_file:
-        return None
-    path = Path(local_file)
-    return path if path.parent == dest and path.is_file() else None
 
 
 # -- projects -------------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ from nemo_mcp.service.store import ProjectRecord, Store
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
-    from nemo_mcp.api.client import NemoClient, ProgressFn, UploadSource
+    from nemo_mcp.api.client import NemoClient
+    from nemo_mcp.api.multipart import ProgressFn, UploadSource
     from nemo_mcp.service.edits import EditJob
     from nemo_mcp.service.jobs import Transfer
 

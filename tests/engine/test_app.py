@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from nemo_mcp.api.adk import StateDelta, Text, ToolCall, ToolResult
-from nemo_mcp.api.client import NemoClient, PathSource
+from nemo_mcp.api.client import NemoClient
+from nemo_mcp.api.multipart import PathSource
 from nemo_mcp.config import SKILLS
 from nemo_mcp.draft import ops
 from nemo_mcp.engine.http import (

@@ -18,8 +18,9 @@ import pytest
 from pydantic import SecretStr
 
 from nemo_mcp.api.adk import MAX_REPLY_CHARS, ReplyBuilder
-from nemo_mcp.api.client import MAX_BODY_BYTES, NemoClient, StreamLimits
+from nemo_mcp.api.client import NemoClient, StreamLimits
 from nemo_mcp.api.downloads import download_to_file
+from nemo_mcp.api.envelopes import MAX_BODY_BYTES
 from nemo_mcp.config import SKILLS
 from nemo_mcp.errors import DownloadRefused, ReplyTooLarge, ResponseTooLarge, TransportError
 
