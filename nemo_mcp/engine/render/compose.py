@@ -120,8 +120,10 @@ class _Clips:
             length = number(read.end_s - read.start_ms / 1000 + _INPUT_MARGIN_S)
             clip = self._inputs.add(str(piece.source.path), *options, *_seek(read.start_ms), "-t", length)
             self._branches[id(read)] = (
-                _branches(clip.video(), "split", read.pieces) if video else [],
-                _branches(clip.audio(), "asplit", read.pieces) if audio else [],
+                # Fitted to the canvas before the split: once per source, and no per-piece scalers
+                # and frame pools, which ffmpeg keeps until the end of the render (~12 MB a piece).
+                _branches(_canvas(clip.video(), self._plan), "split", read.pieces) if video else [],
+                _branches(_audio_format(clip.audio()), "asplit", read.pieces) if audio else [],
             )
         videos, audios = self._branches[id(read)]
         picture = videos.pop(0) if video else None
@@ -138,22 +140,25 @@ class _Clips:
         )
 
 
-def _fitted(stream: Stream, plan: Plan, piece: Piece) -> Stream:
-    """A picture fitted inside the canvas keeping its shape, lasting exactly the piece's frames."""
+def _canvas(stream: Stream, plan: Plan) -> Stream:
+    """A picture fitted inside the canvas keeping its shape; its timing untouched."""
     w, h = plan.width, plan.height
     # Square pixels first (DV and some phone clips store wide pictures in narrow pixels).
-    fitted = (
-        stream.filter("setpts", "PTS-STARTPTS")
-        .filter("scale", w="trunc(iw*sar/2)*2", h="ih")
+    return (
+        stream.filter("scale", w="trunc(iw*sar/2)*2", h="ih")
         .filter("setsar", 1)
         .filter("scale", w, h, force_original_aspect_ratio="decrease")
         .filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2", color="black")
         .filter("setsar", 1)
-        .filter("fps", plan.fps)
     )
+
+
+def _timed(stream: Stream, plan: Plan, piece: Piece) -> Stream:
+    """A picture from time 0 at the project frame rate, lasting exactly the piece's frames."""
+    timed = stream.filter("setpts", "PTS-STARTPTS").filter("fps", plan.fps)
     # Pad with the last frame, then cut: a piece lasts exactly its frames even if its clip is short.
     seconds = float(piece.frames / plan.fps)
-    return fitted.filter("tpad", stop_mode="clone", stop_duration=seconds).filter(
+    return timed.filter("tpad", stop_mode="clone", stop_duration=seconds).filter(
         "trim", end_frame=piece.frames
     )
 
@@ -166,9 +171,9 @@ def _piece(plan: Plan, index: int, inputs: Inputs, clips: _Clips) -> tuple[Strea
     clip_video, clip_audio = clips.branch(index) if any(_decodes(piece)) else (None, None)
     if src is not None and src.info.kind == "image":
         # Decoded and scaled once; tpad repeats the one frame for the piece's length.
-        picture = _fitted(inputs.add(str(src.path)).video(), plan, piece)
+        picture = _timed(_canvas(inputs.add(str(src.path)).video(), plan), plan, piece)
     elif clip_video is not None:
-        picture = _fitted(clip_video, plan, piece)
+        picture = _timed(clip_video, plan, piece)
     else:
         colour = piece.card_bg if src is None else "0x000000"
         size = f"{plan.width}x{plan.height}"
@@ -179,8 +184,8 @@ def _piece(plan: Plan, index: int, inputs: Inputs, clips: _Clips) -> tuple[Strea
     if clip_audio is None:
         audio = source("anullsrc", "a", r=SAMPLE_RATE, cl="stereo")
     else:
-        audio = _audio_format(clip_audio.filter("asetpts", "PTS-STARTPTS"))
-        audio = audio.filter("volume", round(piece.volume, 4)).filter("apad")
+        audio = clip_audio.filter("asetpts", "PTS-STARTPTS").filter("volume", round(piece.volume, 4))
+        audio = audio.filter("apad")
     return picture, audio.filter("atrim", end_sample=samples)
 
 
