@@ -1,14 +1,14 @@
 """The filter graph of a render plan: pieces joined, text burned in, sound mixed. Pure.
 
 * each source is read by one input and decoded once (``-ss`` before ``-i`` to its first
-  kept frame, so a trimmed intro is sought over, not decoded), its pieces cut from that one
-  stream inside the graph: ``split``/``asplit`` into a branch per piece, then ``trim``/``atrim``
-  at the piece's source times. The pieces of a source follow each other forward in time, so
-  a branch only receives its frames once the branch before it has finished, and nothing
-  piles up between branches. A piece that goes back in the source (a clip shown twice, a
-  section moved earlier) or jumps far ahead starts a fresh input instead;
-* every piece is scaled into the canvas
-  with letterboxing, brought to the project frame rate, padded with its last frame if the
+  kept frame, so a trimmed intro is sought over, not decoded), scaled into the canvas with
+  letterboxing and its sound resampled, then ``split``/``asplit`` into a branch per piece,
+  cut with ``trim``/``atrim`` at the piece's source times. The pieces of a source follow
+  each other forward in time, so a branch only receives its frames once the branch before
+  it has finished, and nothing piles up between branches. A piece that goes back in the
+  source (a clip shown twice, a section moved earlier) or jumps far ahead starts a fresh
+  input instead;
+* every piece is brought to the project frame rate, padded with its last frame if the
   clip is short, and cut to an exact number of frames; its sound (or silence, for a still,
   a card or a silent clip) is cut to the same length in samples;
 * the pieces are joined with ``concat``; audio tracks (music, voice-over) are delayed to
