@@ -8,6 +8,8 @@ out silences, add a title, add background music at 20 %, format for YouTube"; it
 interpreter produces the draft. Then, alternating:
 
 * ours: ``nemo_mcp.engine.render.render_draft`` on that draft (what an export runs);
+* ours, per piece: the same with every kept piece read by its own input
+  (``compose.SEEK_GAP_MS = -1``), the method before each source was decoded once;
 * one hand-written ffmpeg command doing the same edit: one input, select/aselect for the
   kept stretches, scale/pad to 1920x1080, drawtext for the title, the music mixed at its
   volume, the same encoder settings;
@@ -15,6 +17,11 @@ interpreter produces the draft. Then, alternating:
   installed on first use; reported as not measured if it cannot be installed). It is about
   15 times slower, so by default it runs in full mode only, on the first 30 s of the edit,
   and its time is scaled to the whole edit (its cost per output second is constant).
+
+The peak memory of each render is its ffmpeg child's VmHWM, sampled from /proc while it
+runs. The cut accuracy renders a clip whose frames show their own number as a bar code
+(``tests/engine/test_render_cuts.py``), cut 20 times (quick: 6) off its keyframes, both ways,
+and reads back the first and last frame of every kept piece.
 
 All three use libx264 with the engine's preset and CRF for ``--quality`` (full: standard =
 veryfast/23, quick: draft = ultrafast/28) and AAC 192k. The realtime factor is the edited
@@ -24,19 +31,23 @@ video's duration over the engine's render time on this machine's cores.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import importlib
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
-from _common import CACHE, Row, arg_parser, banner, bench_env, emit, median, secs
+from _common import CACHE, Row, arg_parser, banner, bench_env, emit, median, proc_status, secs
 
 from nemo_mcp.api.adk import Text
 from nemo_mcp.api.multipart import PathSource
@@ -46,11 +57,17 @@ from nemo_mcp.engine.ffmpeg import find_ffmpeg
 from nemo_mcp.engine.http import ENGINE_KEY_HEADER, bind_socket, create_app, new_engine_key, running, url_of
 from nemo_mcp.engine.media import probe
 from nemo_mcp.service import SessionManager
+from tests.engine.test_render_cuts import FPS, H, W, frame_numbers, numbered_video
+
+# The module, not the package's function of the same name: SEEK_GAP_MS picks the method.
+compose_mod = importlib.import_module("nemo_mcp.engine.render.compose")
 
 MEDIA = CACHE / "media"
 MOVIEPY_VENV = CACHE / "moviepy-venv"
-BAR_FFMPEG = 1.15
+BAR_FFMPEG = 1.05  # issue 16 (was 1.15 while every piece had its own input)
 BAR_MOVIEPY = 5.0
+BAR_PEAK_MB = 400
+MB = 1_000_000
 
 
 def make_media(width: int, height: int, seconds: int) -> tuple[Path, Path]:
@@ -217,6 +234,86 @@ async def render_ours(
     await render_mod.render_draft(draft, sources, out, quality=quality, work_dir=work_dir)
 
 
+@contextlib.contextmanager
+def per_piece(on: bool) -> Iterator[None]:
+    """Render with one input per kept piece (the method before issue 16) while inside, if ``on``."""
+    saved = compose_mod.SEEK_GAP_MS
+    compose_mod.SEEK_GAP_MS = -1 if on else saved
+    try:
+        yield
+    finally:
+        compose_mod.SEEK_GAP_MS = saved
+
+
+def _ffmpeg_children() -> list[int]:
+    pids = []
+    for children in Path("/proc/self/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            pids += [int(pid) for pid in children.read_text().split()]
+    return [pid for pid in pids if "ffmpeg" in _comm(pid)]
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text()
+    except OSError:
+        return ""
+
+
+class ChildPeak:
+    """The highest peak RSS (VmHWM) of any ffmpeg child of this process while inside; sampled every 50 ms."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            for pid in _ffmpeg_children():
+                with contextlib.suppress(OSError, KeyError):
+                    self.peak = max(self.peak, proc_status(pid)["VmHWM"])
+
+    def __enter__(self) -> ChildPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def accuracy_cuts(seconds: int) -> list[tuple[int, int]]:
+    """(in-point ms, duration ms) of silence-like cuts every 2.9 s, on frames but off keyframes."""
+    cuts = [(k * 2900 + 300 * (k % 4), 1700 + 100 * (k % 5)) for k in range(seconds // 3)]
+    return [(a, d) for a, d in cuts if a + d <= seconds * 1000]
+
+
+async def cut_accuracy(tmp: Path, seconds: int, *, old: bool) -> tuple[int, int]:
+    """(pieces whose first and last frames are the source frames at their cut times, pieces)."""
+    clip = MEDIA / f"numbered-{W}x{H}-{seconds}s.mp4"
+    if not clip.exists():
+        numbered_video(Path(str(clip) + ".part.mp4"), seconds)
+        os.replace(str(clip) + ".part.mp4", clip)
+    media = {"n": render_mod.SourceMedia(clip, await probe(clip))}
+    cuts = accuracy_cuts(seconds)
+    draft = {
+        "t": [{"tt": 0, "sg": [{"d": d, "m": {"src": "n", "in": a}} for a, d in cuts]}],
+        "m": {"canvas": {"w": W, "h": H}, "fps": FPS},
+    }
+    out = tmp / f"accuracy-{'old' if old else 'new'}.mp4"
+    with per_piece(old):
+        await render_mod.render_draft(draft, media, out, quality="draft", work_dir=tmp / "work-accuracy")
+    frames = frame_numbers(out)
+    exact, at = 0, 0
+    for a, d in cuts:
+        first, count = a * FPS // 1000, d * FPS // 1000
+        piece = frames[at : at + count]
+        exact += piece[:1] == [first] and piece[-1:] == [first + count - 1]
+        at += count
+    return exact, len(cuts)
+
+
 def ensure_moviepy() -> Path | None:
     python = MOVIEPY_VENV / "bin" / "python"
     if not python.exists():
@@ -245,10 +342,102 @@ async def duration_of(path: Path) -> float:
     return (await probe(path)).duration_ms / 1000
 
 
+CONTENDERS = ("ours", "ffmpeg", "per-piece")
+
+
+def run_once(who: str, draft: dict[str, Any], sources: dict[str, Any], edit: dict[str, Any], out: Path,
+             *, quality: str, work: Path, font: Path) -> tuple[float, int]:  # fmt: skip
+    """One render by ``who``: its wall time and its ffmpeg's peak RSS in bytes."""
+    preset, crf = render_mod.QUALITY_PRESETS[quality]
+    start = time.perf_counter()
+    with ChildPeak() as peak:
+        if who == "ffmpeg":
+            subprocess.run(handwritten_command(edit, out, preset=preset, crf=crf, font=font), check=True)
+        else:
+            with per_piece(who == "per-piece"):
+                render = functools.partial(render_ours, draft, sources, out, quality=quality, work_dir=work)
+                anyio.run(render)
+    took = time.perf_counter() - start
+    print(f"  {who:9s}: {secs(took)}, ffmpeg peak {peak.peak / MB:.0f} MB -> "
+          f"{anyio.run(duration_of, out):.2f} s of video", flush=True)  # fmt: skip
+    return took, peak.peak
+
+
+def render_rows(what: str, quality: str, cuts: int, times: dict[str, list[float]],
+                peaks: dict[str, list[int]], accuracy: dict[str, tuple[int, int]]) -> list[Row]:  # fmt: skip
+    """The rows of the engine against the hand-written command and against its per-piece method."""
+    t = {who: median(v) for who, v in times.items()}
+    peak = {who: max(v) / MB for who, v in peaks.items()}
+    ratio_ff, ratio_time, ratio_mem = (
+        t["ours"] / t["ffmpeg"],
+        t["ours"] / t["per-piece"],
+        peak["ours"] / peak["per-piece"],
+    )
+    print(
+        f"ours {secs(t['ours'])}, hand-written ffmpeg {secs(t['ffmpeg'])}: ratio {ratio_ff:.2f}x (bar <= {BAR_FFMPEG}x)"
+    )
+    print(
+        f"decoded once vs per-piece inputs: time {secs(t['ours'])} / {secs(t['per-piece'])} = {ratio_time:.2f}x, "
+        f"ffmpeg peak {peak['ours']:.0f} MB / {peak['per-piece']:.0f} MB = {ratio_mem:.2f}x "
+        f"(hand-written ffmpeg: {peak['ffmpeg']:.0f} MB)"
+    )
+    (ok_new, n), (ok_old, _) = accuracy["ours"], accuracy["per-piece"]
+    print(f"cut accuracy: {ok_new}/{n} pieces exact at both ends decoded once, {ok_old}/{n} per piece")
+    return [
+        Row(f"Local render vs one ffmpeg command ({what}, {quality})", secs(t["ours"]),
+            f"{secs(t['ffmpeg'])} (ffmpeg)", ratio_ff, f"≤ {BAR_FFMPEG}×", ratio_ff <= BAR_FFMPEG),
+        Row(f"Local render, each source decoded once vs one input per piece ({cuts} cuts)", secs(t["ours"]),
+            f"{secs(t['per-piece'])} (per piece)", ratio_time, "≤ 1×", ratio_time <= 1.0),
+        Row(f"Local render peak memory, ffmpeg VmHWM ({cuts} cuts, {what})", f"{peak['ours']:.0f} MB",
+            f"{peak['per-piece']:.0f} MB (per piece)", ratio_mem, f"≤ {BAR_PEAK_MB} MB", peak["ours"] <= BAR_PEAK_MB,
+            f"hand-written ffmpeg: {peak['ffmpeg']:.0f} MB"),
+        Row(f"Cut accuracy: first and last frame of each kept piece ({n} cuts, bar-coded frames)",
+            f"{ok_new}/{n} exact", f"{ok_old}/{n} (per piece)", None, "all exact", ok_new == n),
+    ]  # fmt: skip
+
+
+def moviepy_rows(what: str, quality: str, m_ours: float, mp: list[float], mp_note: str, use_moviepy: bool) -> list[Row]:  # fmt: skip
+    if not mp:
+        note = "full mode only (--moviepy to force)" if not use_moviepy else "MoviePy could not run"
+        return [
+            Row("Local render vs MoviePy", secs(m_ours), "–", None, f"≥ {BAR_MOVIEPY}× faster", None, note)
+        ]
+    m_mp = median(mp)
+    speedup = m_mp / m_ours
+    print(f"moviepy {secs(m_mp)}: the engine is {speedup:.1f}x faster (bar >= {BAR_MOVIEPY}x)")
+    note = "ratio = MoviePy time / ours" + (f"; {mp_note}" if mp_note else "")
+    return [Row(f"Local render vs MoviePy ({what}, {quality})", secs(m_ours), f"{secs(m_mp)} (MoviePy 2)",
+                speedup, f"≥ {BAR_MOVIEPY}× faster", speedup >= BAR_MOVIEPY, note)]  # fmt: skip
+
+
+def run_moviepy_part(moviepy: Path, edit: dict[str, Any], tmp: Path, mp_seconds: float | None, *,
+                     quality: str, font: Path) -> tuple[list[float], str]:  # fmt: skip
+    """MoviePy's time for the whole edit (scaled up from a prefix if ``mp_seconds``) and a note saying so."""
+    preset, crf = render_mod.QUALITY_PRESETS[quality]
+    part = prefix(edit, mp_seconds) if mp_seconds and mp_seconds < edit["total"] else edit
+    scale = edit["total"] / part["total"]
+    mp_note = (
+        f"MoviePy rendered the first {part['total']:.0f} s; its time is scaled ×{scale:.2f}"
+        if scale > 1
+        else ""
+    )
+    out = tmp / "moviepy.mp4"
+    try:
+        took = scale * run_moviepy(moviepy, part, out, preset=preset, crf=crf, font=font)
+    except subprocess.CalledProcessError as exc:
+        print("  moviepy failed:", (exc.stderr or "")[-2000:])
+        return [], mp_note
+    print(f"  moviepy: {secs(took / scale)} -> {anyio.run(duration_of, out):.2f} s of video"
+          + (f" ({mp_note}: {secs(took)})" if mp_note else ""), flush=True)  # fmt: skip
+    return [took], mp_note
+
+
 def main() -> None:
     p = arg_parser(__doc__.split("\n\n")[0])
     p.add_argument("--quality", choices=sorted(render_mod.QUALITY_PRESETS), default=None)
-    p.add_argument("--repeats", type=int, default=None, help="runs of the engine and of ffmpeg")
+    p.add_argument(
+        "--repeats", type=int, default=None, help="runs of the engine (both methods) and of ffmpeg"
+    )
     p.add_argument("--moviepy", action=argparse.BooleanOptionalAction, default=None,
                    help="also render with MoviePy (default: in full mode only)")  # fmt: skip
     p.add_argument("--moviepy-seconds", type=float, default=None,
@@ -273,100 +462,39 @@ def main() -> None:
     assert font_found is not None, "no font for the title"
     font = font_found[0]
     moviepy = ensure_moviepy() if use_moviepy else None
+    times: dict[str, list[float]] = {who: [] for who in CONTENDERS}
+    peaks: dict[str, list[int]] = {who: [] for who in CONTENDERS}
     with tempfile.TemporaryDirectory(prefix="nemo-bench-lr-") as tmp_name:
         tmp = Path(tmp_name)
         draft, sources = anyio.run(interpret, tmp / "engine", clip, music, instruction)
         edit = describe(draft, sources)
         print(f"  the edit keeps {len(edit['keep'])} stretches, {edit['total']:.1f} s in all")
-        ours: list[float] = []
-        hand: list[float] = []
-        mp: list[float] = []
         for i in range(repeats):
-            for who in ("ours", "ffmpeg") if i % 2 == 0 else ("ffmpeg", "ours"):
-                out = tmp / f"{who}-{i}.mp4"
-                start = time.perf_counter()
-                if who == "ours":
-                    work = tmp / f"work-{i}"
-                    anyio.run(
-                        functools.partial(render_ours, draft, sources, out, quality=quality, work_dir=work)
-                    )
-                    ours.append(time.perf_counter() - start)
-                else:
-                    subprocess.run(
-                        handwritten_command(edit, out, preset=preset, crf=crf, font=font), check=True
-                    )
-                    hand.append(time.perf_counter() - start)
-                print(f"  {who:7s} run {i + 1}: {secs(time.perf_counter() - start)} -> "
-                      f"{anyio.run(duration_of, out):.2f} s of video", flush=True)  # fmt: skip
-        mp_note = ""
-        if moviepy is not None:
-            part = prefix(edit, mp_seconds) if mp_seconds and mp_seconds < edit["total"] else edit
-            scale = edit["total"] / part["total"]
-            if scale > 1:
-                mp_note = f"MoviePy rendered the first {part['total']:.0f} s; its time is scaled ×{scale:.2f}"
-            out = tmp / "moviepy.mp4"
-            try:
-                mp.append(scale * run_moviepy(moviepy, part, out, preset=preset, crf=crf, font=font))
-                print(f"  moviepy: {secs(mp[-1] / scale)} -> {anyio.run(duration_of, out):.2f} s of video"
-                      + (f" ({mp_note}: {secs(mp[-1])})" if mp_note else ""), flush=True)  # fmt: skip
-            except subprocess.CalledProcessError as exc:
-                print("  moviepy failed:", (exc.stderr or "")[-2000:])
-    m_ours, m_hand = median(ours), median(hand)
-    rt = edit["total"] / m_ours
-    ratio_ff = m_ours / m_hand
-    print(
-        f"ours {secs(m_ours)}, hand-written ffmpeg {secs(m_hand)}: ratio {ratio_ff:.2f}x (bar <= {BAR_FFMPEG}x)"
-    )
-    print(f"realtime factor of the engine on {cores} cores: {rt:.2f}x ({edit['total']:.1f} s of output)")
+            # Rotate who goes first, so a machine getting busier does not favour one of them.
+            for who in CONTENDERS[i % 3 :] + CONTENDERS[: i % 3]:
+                took, peak = run_once(who, draft, sources, edit, tmp / f"{who}-{i}.mp4",
+                                      quality=quality, work=tmp / f"work-{who}-{i}", font=font)  # fmt: skip
+                times[who].append(took)
+                peaks[who].append(peak)
+        accuracy = {
+            who: anyio.run(
+                functools.partial(cut_accuracy, tmp, 20 if args.quick else 60, old=who == "per-piece")
+            )
+            for who in ("ours", "per-piece")
+        }
+        mp, mp_note = (
+            run_moviepy_part(moviepy, edit, tmp, mp_seconds, quality=quality, font=font)
+            if moviepy
+            else ([], "")
+        )
     what = f"{seconds // 60} min {height}p" if seconds >= 60 else f"{seconds} s {height}p source"
-    rows = [
-        Row(
-            f"Local render vs one ffmpeg command ({what}, {quality})",
-            secs(m_ours),
-            f"{secs(m_hand)} (ffmpeg)",
-            ratio_ff,
-            f"≤ {BAR_FFMPEG}×",
-            ratio_ff <= BAR_FFMPEG,
-        ),
-    ]
-    if mp:
-        m_mp = median(mp)
-        speedup = m_mp / m_ours
-        print(f"moviepy {secs(m_mp)}: the engine is {speedup:.1f}x faster (bar >= {BAR_MOVIEPY}x)")
-        rows.append(
-            Row(
-                f"Local render vs MoviePy ({what}, {quality})",
-                secs(m_ours),
-                f"{secs(m_mp)} (MoviePy 2)",
-                speedup,
-                f"≥ {BAR_MOVIEPY}× faster",
-                speedup >= BAR_MOVIEPY,
-                "ratio = MoviePy time / ours" + (f"; {mp_note}" if mp_note else ""),
-            )
-        )
-    else:
-        rows.append(
-            Row(
-                "Local render vs MoviePy",
-                secs(m_ours),
-                "–",
-                None,
-                f"≥ {BAR_MOVIEPY}× faster",
-                None,
-                "full mode only (--moviepy to force)" if not use_moviepy else "MoviePy could not run",
-            )
-        )
-    rows.append(
-        Row(
-            f"Local render realtime factor ({cores} cores, 1080p output)",
-            f"{rt:.2f}× realtime",
-            "–",
-            None,
-            "report",
-            True,
-            f"{edit['total']:.0f} s of video in {secs(m_ours)}",
-        )
-    )
+    m_ours = median(times["ours"])
+    rt = edit["total"] / m_ours
+    print(f"realtime factor of the engine on {cores} cores: {rt:.2f}x ({edit['total']:.1f} s of output)")
+    rows = render_rows(what, quality, len(edit["keep"]), times, peaks, accuracy)
+    rows += moviepy_rows(what, quality, m_ours, mp, mp_note, use_moviepy)
+    rows.append(Row(f"Local render realtime factor ({cores} cores, 1080p output)", f"{rt:.2f}× realtime", "–",
+                    None, "report", True, f"{edit['total']:.0f} s of video in {secs(m_ours)}"))  # fmt: skip
     emit(rows)
 
 

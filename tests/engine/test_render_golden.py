@@ -49,6 +49,7 @@ MEDIA = {
     "silent": SourceMedia(Path("media") / "silent.mp4", _info("video", 5_000, audio=False)),
     "song": SourceMedia(Path("media") / "song.mp3", _info("audio", 3_000, None)),
     "voice": SourceMedia(Path("media") / "voice.wav", _info("audio", 20_000, None)),
+    "lecture": SourceMedia(Path("media") / "lecture.mp4", _info("video", 600_000)),
 }
 
 
@@ -102,7 +103,16 @@ CASES: dict[str, dict[str, Any]] = {
     ),
     "gap_shows_black": draft(video(clip("a", 1000), {"s": 2000, "d": 1000, "m": {"src": "a", "in": 2000}})),
     "sound_only_clip_on_video_track": draft(video(clip("song", 1000), clip("voice", 1000, 300))),
-    "many_pieces_one_thread_each": draft(video(*[clip("a", 200, i * 300) for i in range(9)])),
+    # One source, nine cuts in order: one input decoded once, split into nine branches.
+    "many_pieces_one_input": draft(video(*[clip("a", 200, i * 300) for i in range(9)])),
+    # Going back in a source reads it again; going forward (even across another source) does not.
+    "going_back_reads_again": draft(
+        video(clip("a", 1000, 5000), clip("a", 1000, 1000), clip("b", 1000), clip("a", 1000, 6500))
+    ),
+    # A long jump forward seeks with a fresh input instead of decoding the stretch skipped.
+    "far_jump_seeks": draft(video(clip("lecture", 1000), clip("lecture", 1000, 120_000))),
+    # Many inputs at once: one decoder thread each keeps their buffered frames small.
+    "many_inputs_one_thread_each": draft(video(*[clip("lecture", 500, i * 40_000) for i in range(9)])),
     "ntsc_frame_rate": {"t": [video(clip("a", 1000))], "m": {"platform": "square", "fps": "29.97"}},
 }
 

@@ -1,8 +1,14 @@
 """The filter graph of a render plan: pieces joined, text burned in, sound mixed. Pure.
 
-* every piece of the main video track becomes its own input (``-ss``/``-t`` before ``-i``,
-  so a cut deep into a long file seeks instead of decoding up to it), scaled into the canvas
-  with letterboxing, brought to the project frame rate, padded with its last frame if the
+* each source is read by one input and decoded once (``-ss`` before ``-i`` to its first
+  kept frame, so a trimmed intro is sought over, not decoded), scaled into the canvas with
+  letterboxing and its sound resampled, then ``split``/``asplit`` into a branch per piece,
+  cut with ``trim``/``atrim`` at the piece's source times. The pieces of a source follow
+  each other forward in time, so a branch only receives its frames once the branch before
+  it has finished, and nothing piles up between branches. A piece that goes back in the
+  source (a clip shown twice, a section moved earlier) or jumps far ahead starts a fresh
+  input instead;
+* every piece is brought to the project frame rate, padded with its last frame if the
   clip is short, and cut to an exact number of frames; its sound (or silence, for a still,
   a card or a silent clip) is cut to the same length in samples;
 * the pieces are joined with ``concat``; audio tracks (music, voice-over) are delayed to
@@ -15,13 +21,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nemo_mcp.engine.render.assets import Assets
-from nemo_mcp.engine.render.graph import Input, Inputs, Stream, Value, join, number, serialise, source
+from nemo_mcp.engine.render.graph import Inputs, Stream, Value, join, number, serialise, source
 from nemo_mcp.engine.render.plan import SAMPLE_RATE, Piece, Plan, Sound
 
-# Up to this many pieces, each decoder may use all cores (a 4K source decodes faster).
-_FEW_PIECES = 8
+# Up to this many decoding inputs, each decoder may use all cores (a 4K source decodes faster).
+_FEW_INPUTS = 8
 # Read a little past a segment's end so the exact cut happens in the filter, not the demuxer.
 _INPUT_MARGIN_S = 0.1
+# A jump forward in a source longer than this is sought with a fresh input rather than decoded
+# through (decoding 30 s of 1080p costs about what a seek and one more decoder's buffers do).
+# -1 gives every piece its own input: the per-piece method, which bench/local_render.py measures.
+SEEK_GAP_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -43,53 +53,139 @@ def _seek(ms: int) -> tuple[str, ...]:
     return ("-ss", number(ms / 1000)) if ms > 0 else ()
 
 
-def _fitted(stream: Stream, plan: Plan, piece: Piece) -> Stream:
-    """A picture fitted inside the canvas keeping its shape, lasting exactly the piece's frames."""
+def _decodes(piece: Piece) -> tuple[bool, bool]:
+    """Whether the piece takes its picture, and its sound, from its clip."""
+    src = piece.source
+    if src is None or src.info.kind == "image":
+        return False, False
+    return src.info.has_video and src.info.kind != "audio", src.info.has_audio
+
+
+@dataclass
+class _Read:
+    """One input of a source, shared by consecutive pieces that move forward through it."""
+
+    start_ms: int  # where the input seeks to: the first piece's in-point
+    end_s: float  # source time where its last piece ends
+    pieces: int = 0
+
+
+def _reads(plan: Plan) -> list[_Read | None]:
+    """For each piece, the read its clip comes from (None for cards, stills and gaps)."""
+    current: dict[object, _Read] = {}
+    found: list[_Read | None] = []
+    for piece in plan.pieces:
+        if piece.source is None or not any(_decodes(piece)):
+            found.append(None)
+            continue
+        start_s, seconds = piece.in_ms / 1000, float(piece.frames / plan.fps)
+        read = current.get(piece.source.path)
+        # Going back (more than the read-ahead margin), or far ahead, needs a fresh input.
+        if (
+            read is None
+            or start_s < read.end_s - _INPUT_MARGIN_S
+            or start_s - read.end_s > SEEK_GAP_MS / 1000
+        ):
+            read = current[piece.source.path] = _Read(piece.in_ms, start_s + seconds)
+        read.end_s = max(read.end_s, start_s + seconds)
+        read.pieces += 1
+        found.append(read)
+    return found
+
+
+def _branches(stream: Stream, name: str, n: int) -> list[Stream]:
+    return [stream] if n == 1 else list(join(name, [stream], (stream.kind,) * n, n))
+
+
+class _Clips:
+    """The inputs that decode the plan's clips, and for each piece its branch of one of them."""
+
+    def __init__(self, plan: Plan, inputs: Inputs) -> None:
+        self._plan, self._inputs = plan, inputs
+        self._reads = _reads(plan)
+        decoders = len({id(r) for r in self._reads if r is not None})
+        # Every input starts decoding at once and holds a few decoded frames until concat gets
+        # to it; with many, one decoder thread each (instead of one per core) keeps that small.
+        self._threads = ("-threads", "1") if decoders > _FEW_INPUTS else ()
+        self._branches: dict[int, tuple[list[Stream], list[Stream]]] = {}
+
+    def branch(self, index: int) -> tuple[Stream | None, Stream | None]:
+        """The picture and sound of piece ``index`` from its clip, cut at the piece's source times."""
+        read, piece = self._reads[index], self._plan.pieces[index]
+        assert read is not None
+        assert piece.source is not None
+        video, audio = _decodes(piece)
+        if id(read) not in self._branches:
+            options = self._threads if video else ()
+            length = number(read.end_s - read.start_ms / 1000 + _INPUT_MARGIN_S)
+            clip = self._inputs.add(str(piece.source.path), *options, *_seek(read.start_ms), "-t", length)
+            self._branches[id(read)] = (
+                # Fitted to the canvas before the split: once per source, and no per-piece scalers
+                # and frame pools, which ffmpeg keeps until the end of the render (~12 MB a piece).
+                _branches(_canvas(clip.video(), self._plan), "split", read.pieces) if video else [],
+                _branches(_audio_format(clip.audio()), "asplit", read.pieces) if audio else [],
+            )
+        videos, audios = self._branches[id(read)]
+        picture = videos.pop(0) if video else None
+        sound = audios.pop(0) if audio else None
+        if read.pieces == 1:
+            return picture, sound
+        # The cut itself: the same timestamps an input -ss/-t would keep, counted from the seek point.
+        start = (piece.in_ms - read.start_ms) / 1000
+        end = start + float(piece.frames / self._plan.fps) + _INPUT_MARGIN_S
+        cut: dict[str, Value] = {"start": start, "end": end} if start > 0 else {"end": end}
+        return (
+            None if picture is None else picture.filter("trim", **cut),
+            None if sound is None else sound.filter("atrim", **cut),
+        )
+
+
+def _canvas(stream: Stream, plan: Plan) -> Stream:
+    """A picture fitted inside the canvas keeping its shape; its timing untouched."""
     w, h = plan.width, plan.height
     # Square pixels first (DV and some phone clips store wide pictures in narrow pixels).
-    fitted = (
-        stream.filter("setpts", "PTS-STARTPTS")
-        .filter("scale", w="trunc(iw*sar/2)*2", h="ih")
+    return (
+        stream.filter("scale", w="trunc(iw*sar/2)*2", h="ih")
         .filter("setsar", 1)
         .filter("scale", w, h, force_original_aspect_ratio="decrease")
         .filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2", color="black")
         .filter("setsar", 1)
-        .filter("fps", plan.fps)
     )
+
+
+def _timed(stream: Stream, plan: Plan, piece: Piece) -> Stream:
+    """A picture from time 0 at the project frame rate, lasting exactly the piece's frames."""
+    timed = stream.filter("setpts", "PTS-STARTPTS").filter("fps", plan.fps)
     # Pad with the last frame, then cut: a piece lasts exactly its frames even if its clip is short.
     seconds = float(piece.frames / plan.fps)
-    return fitted.filter("tpad", stop_mode="clone", stop_duration=seconds).filter(
+    return timed.filter("tpad", stop_mode="clone", stop_duration=seconds).filter(
         "trim", end_frame=piece.frames
     )
 
 
-def _piece(plan: Plan, piece: Piece, inputs: Inputs, threads: tuple[str, ...]) -> tuple[Stream, Stream]:
+def _piece(plan: Plan, index: int, inputs: Inputs, clips: _Clips) -> tuple[Stream, Stream]:
     """The picture and sound of one piece, each exactly as long as the piece."""
+    piece = plan.pieces[index]
     seconds = float(piece.frames / plan.fps)
-    read = ("-t", number(seconds + _INPUT_MARGIN_S))
     src = piece.source
-    sound: Input | None = None
-    if src is None or not src.info.has_video or src.info.kind == "audio":
+    clip_video, clip_audio = clips.branch(index) if any(_decodes(piece)) else (None, None)
+    if src is not None and src.info.kind == "image":
+        # Decoded and scaled once; tpad repeats the one frame for the piece's length.
+        picture = _timed(_canvas(inputs.add(str(src.path)).video(), plan), plan, piece)
+    elif clip_video is not None:
+        picture = _timed(clip_video, plan, piece)
+    else:
         colour = piece.card_bg if src is None else "0x000000"
         size = f"{plan.width}x{plan.height}"
         picture = source("color", "v", c=colour, s=size, r=plan.fps, d=seconds)
         picture = picture.filter("setsar", 1).filter("trim", end_frame=piece.frames)
-        if src is not None and src.info.has_audio:
-            sound = inputs.add(str(src.path), *_seek(piece.in_ms), *read)
-    elif src.info.kind == "image":
-        # Decoded and scaled once; tpad repeats the one frame for the piece's length.
-        picture = _fitted(inputs.add(str(src.path)).video(), plan, piece)
-    else:
-        clip = inputs.add(str(src.path), *threads, *_seek(piece.in_ms), *read)
-        picture = _fitted(clip.video(), plan, piece)
-        sound = clip if src.info.has_audio else None
     # Counted from the timeline's start, so rounding to samples cannot accumulate.
     samples = plan.samples(piece.start_frame + piece.frames) - plan.samples(piece.start_frame)
-    if sound is None:
+    if clip_audio is None:
         audio = source("anullsrc", "a", r=SAMPLE_RATE, cl="stereo")
     else:
-        audio = _audio_format(sound.audio().filter("asetpts", "PTS-STARTPTS"))
-        audio = audio.filter("volume", round(piece.volume, 4)).filter("apad")
+        audio = clip_audio.filter("asetpts", "PTS-STARTPTS").filter("volume", round(piece.volume, 4))
+        audio = audio.filter("apad")
     return picture, audio.filter("atrim", end_sample=samples)
 
 
@@ -143,11 +239,8 @@ def _mix(joined: Stream, plan: Plan, inputs: Inputs) -> Stream:
 def compose(plan: Plan, assets: Assets) -> Composition:
     """The inputs and filter graph that render ``plan``, with text and chapters from ``assets``."""
     inputs = Inputs()
-    # Every input starts decoding at once and holds a few decoded frames until concat gets to it;
-    # one decoder thread each (instead of one per core) keeps that to ~10 MB a 1080p piece, and is
-    # no slower, as only one piece is being played at a time.
-    threads = ("-threads", "1") if len(plan.pieces) > _FEW_PIECES else ()
-    pairs = [_piece(plan, piece, inputs, threads) for piece in plan.pieces]
+    clips = _Clips(plan, inputs)
+    pairs = [_piece(plan, index, inputs, clips) for index in range(len(plan.pieces))]
     picture, sound = join("concat", [s for pair in pairs for s in pair], ("v", "a"), n=len(pairs), v=1, a=1)
     outputs = {"vout": _picture(picture, plan, assets), "aout": _mix(sound, plan, inputs)}
     metadata = -1

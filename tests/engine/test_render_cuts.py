@@ -1,0 +1,83 @@
+"""Cuts are frame-exact: every frame of a render is the source frame the timeline says, at each cut.
+
+The source shows its own frame number as a bar code (16 stripes, one bit each), which survives
+lossy encoding, so the test reads back which source frame each output frame came from.
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nemo_mcp.engine.ffmpeg import find_ffmpeg
+from nemo_mcp.engine.media import probe
+from nemo_mcp.engine.render import SourceMedia, render_draft
+from tests.engine.helpers import ffmpeg
+
+# The module (the package's own name `compose` is its function).
+compose = importlib.import_module("nemo_mcp.engine.render.compose")
+W, H, FPS, BITS = 320, 180, 30, 16
+STRIPE = W // BITS
+
+
+def numbered_video(path: Path, seconds: int) -> Path:
+    """A clip whose frame N shows N as a bar code; keyframes every second, so most cuts fall between them."""
+    bits = f"if(mod(floor(N/pow(2,floor(X/{STRIPE}))),2),235,16)"
+    ffmpeg(
+        "-f", "lavfi", "-i", f"color=c=black:s={W}x{H}:r={FPS}:d={seconds},geq=lum='{bits}':cb=128:cr=128",
+        "-f", "lavfi", "-i", f"sine=f=440:sample_rate=48000:d={seconds}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", str(FPS), "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-shortest", str(path),
+    )  # fmt: skip
+    return path
+
+
+def frame_numbers(path: Path) -> list[int]:
+    """The source frame number shown by each frame of ``path`` (a W×H render of a numbered clip)."""
+    argv = [
+        find_ffmpeg(),
+        "-v",
+        "error",
+        "-nostdin",
+        "-i",
+        str(path),
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "gray",
+        "-",
+    ]
+    raw = subprocess.run(argv, capture_output=True, check=True, timeout=120).stdout
+    size, row = W * H, (H // 2) * W
+    return [
+        sum(1 << b for b in range(BITS) if raw[i + row + b * STRIPE + STRIPE // 2] > 128)
+        for i in range(0, len(raw) - size + 1, size)
+    ]
+
+
+@pytest.fixture(scope="module")
+def numbered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return numbered_video(tmp_path_factory.mktemp("numbered") / "numbered.mp4", 5)
+
+
+# (in-point ms, duration ms): mid-GOP cuts, a jump forward, one piece going back in the source.
+CUTS = [(400, 700), (1500, 500), (2900, 600), (1000, 300), (4100, 400)]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("seek_gap_ms", [compose.SEEK_GAP_MS, -1], ids=["decoded-once", "per-piece"])
+async def test_every_frame_is_the_source_frame_at_its_cut(
+    tmp_path: Path, numbered: Path, monkeypatch: pytest.MonkeyPatch, seek_gap_ms: int
+) -> None:
+    """Each kept piece starts and ends on the source frames at its cut times, with nothing between lost."""
+    monkeypatch.setattr(compose, "SEEK_GAP_MS", seek_gap_ms)
+    media = {"n": SourceMedia(numbered, await probe(numbered))}
+    segments = [{"d": d, "m": {"src": "n", "in": i}} for i, d in CUTS]
+    draft = {"t": [{"tt": 0, "sg": segments}], "m": {"canvas": {"w": W, "h": H}, "fps": FPS}}
+    out = tmp_path / "out.mp4"
+    await render_draft(draft, media, out, quality="draft", work_dir=tmp_path / "work")
+    expected = [f for i, d in CUTS for f in range(i * FPS // 1000, (i + d) * FPS // 1000)]
+    assert frame_numbers(out) == expected
