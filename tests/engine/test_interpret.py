@@ -22,7 +22,7 @@ from nemo_mcp.engine.edit import (
     plan,
     push_history,
 )
-from nemo_mcp.engine.media import MediaInfo, SceneText, Transcript
+from nemo_mcp.engine.media import MediaError, MediaInfo, SceneText, Transcript
 
 # --------------------------------------------------------------------------- durations
 
@@ -618,3 +618,32 @@ async def test_undo_restores_the_previous_draft() -> None:
     assert (await executor.run(Undo())).ok
     assert ops.timeline_ms(executor.draft) == before
     assert not (await executor.run(Undo())).ok
+
+
+class NoSpeechAnalyzer(FakeAnalyzer):
+    """Speech recognition is installed but cannot run (no model, no network)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.attempts = 0
+
+    async def transcript(self, media: MediaRef, *, cached_only: bool = False) -> Transcript | None:
+        self.attempts += 1
+        raise MediaError("the speech model base.en is missing; run `nemo-mcp models pull base.en`")
+
+    def can_transcribe(self) -> bool:
+        return True
+
+
+@pytest.mark.anyio
+async def test_missing_speech_is_tried_once_and_explained_once_per_instruction() -> None:
+    """Two steps that want speech: recognition is attempted once, and the reason is given in full once."""
+    state = _state(_video("v", 60_000))
+    analyzer = NoSpeechAnalyzer(silences={"v": [(20_000, 23_000)]}, scenes={"v": [10_000, 40_000]})
+    executor = Executor(state, analyzer)
+    the_plan = plan("cut out silences and make a 20-second highlight reel")
+    messages = [(await executor.run(op)).message for op in the_plan.operations]
+    assert analyzer.attempts == 1
+    reply = " ".join(messages)
+    assert reply.count("models pull base.en") == 1
+    assert "not available (see above)" in reply

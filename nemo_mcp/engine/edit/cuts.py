@@ -159,7 +159,7 @@ async def _silences(ws: Workspace, op: CutSilences) -> tuple[list[Interval], str
         try:
             by_src = await spoken.transcripts(ws)
         except MediaError as exc:
-            note = f" Speech detection was not available ({exc}), so I went by loudness instead."
+            note = f" Speech detection was not available ({ws.speech_unavailable(exc)}), so I went by loudness instead."
         else:
             if any(t.words or t.speech for t in by_src.values()):
                 found = spoken.speech_silences(ws.draft, by_src, op.min_silence_ms)
@@ -213,7 +213,7 @@ async def make_highlight_reel(ws: Workspace, op: MakeHighlightReel) -> Outcome:
         try:
             sentences = spoken.timeline_sentences(ws.draft, await spoken.transcripts(ws))
         except MediaError as exc:
-            note = f" Speech recognition was not available ({exc}), so I went by sound and scene changes."
+            note = f" Speech recognition was not available ({ws.speech_unavailable(exc)}), so I went by sound and scene changes."
         else:
             if sentences:
                 return _sentence_reel(ws, sentences, target_ms, total)

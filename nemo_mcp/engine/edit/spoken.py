@@ -17,7 +17,7 @@ from nemo_mcp.draft import ops
 from nemo_mcp.draft.ops import Interval
 from nemo_mcp.engine.edit.state import MediaRef
 from nemo_mcp.engine.edit.workspace import Workspace
-from nemo_mcp.engine.media import Transcript
+from nemo_mcp.engine.media import MediaError, Transcript
 
 __all__ = [
     "SpokenSentence",
@@ -59,6 +59,8 @@ class SpokenSentence:
 
 async def transcripts(ws: Workspace, *, cached_only: bool = False) -> dict[str, Transcript]:
     """The transcript of every source on the spine that has sound, by media id."""
+    if ws.speech_failure is not None:  # failed earlier in this instruction: do not try again
+        raise MediaError(ws.speech_failure)
     out: dict[str, Transcript] = {}
     refs: list[MediaRef] = [r for r in ws.spine_media() if r.kind in ("video", "audio") and r.info.has_audio]
     for ref in refs:

@@ -31,6 +31,16 @@ class Workspace:
     def __init__(self, state: EditState, analyzer: Analyzer) -> None:
         self.state = state
         self.analyzer = analyzer
+        #: Why speech recognition failed in this instruction: later steps neither retry it nor
+        #: repeat the whole reason in the reply.
+        self.speech_failure: str | None = None
+
+    def speech_unavailable(self, exc: Exception) -> str:
+        """The reason to put in the reply: in full the first time, a pointer back after that."""
+        if self.speech_failure is None:
+            self.speech_failure = str(exc)
+            return self.speech_failure
+        return "see above"
 
     @property
     def draft(self) -> dict[str, Any]:
