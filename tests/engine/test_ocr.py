@@ -8,10 +8,10 @@ import pytest
 
 from nemo_mcp.engine import media as media_mod
 from nemo_mcp.engine.analysis import SessionAnalyzer
-from nemo_mcp.engine.edit import MediaRef
+from nemo_mcp.engine.edit import EditState, Executor, MediaRef, place_uploads, plan
 from nemo_mcp.engine.media import MediaError, SceneText, TextLine, probe, read_scene_text, split_heading
 from nemo_mcp.engine.render.assets import find_font
-from tests.engine.helpers import slides_video
+from tests.engine.helpers import ffmpeg, slides_video
 
 pytest.importorskip("rapidocr", reason="reading on-screen text needs rapidocr")
 
@@ -104,3 +104,58 @@ async def test_unreadable_video_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"\x00" * 1000)
     with pytest.raises(MediaError, match="upload it again"):
         await read_scene_text(bad, [], duration_ms=2000)
+
+
+ZH_SLIDES = Path(__file__).resolve().parents[1] / "fixtures" / "ocr"
+ZH_HEADINGS = ["第一部分光合作用", "第二部分光反应", "第三部分卡尔文循环"]
+
+
+def _zh_slides_video(out: Path, seconds: float) -> Path:
+    """The three committed Chinese slides (tests/fixtures/ocr), ``seconds`` each, as one silent video."""
+    inputs: list[str] = []
+    for i in (1, 2, 3):
+        inputs += [
+            "-loop",
+            "1",
+            "-framerate",
+            "5",
+            "-t",
+            str(seconds),
+            "-i",
+            str(ZH_SLIDES / f"zh_slide_{i}.png"),
+        ]
+    ffmpeg(
+        *inputs, "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p[v]", "-map", "[v]",
+        "-c:v", "libx264", "-preset", "ultrafast", str(out),
+    )  # fmt: skip
+    return out
+
+
+def _bare(text: str) -> str:
+    return "".join(text.split())  # the recogniser may keep or drop the space after "第一部分"
+
+
+@pytest.mark.anyio
+async def test_a_chinese_slide_heading_is_told_from_its_body(tmp_path: Path) -> None:
+    """On slides written in Chinese, the large top line is the heading and the smaller lines the body."""
+    video = _zh_slides_video(tmp_path / "zh.mp4", 2)
+    info = await probe(video)
+    found = await read_scene_text(video, await media_mod.detect_scenes(video), duration_ms=info.duration_ms)
+    assert [s.start_ms for s in found] == [0, 2000, 4000]
+    assert [_bare(s.heading) for s in found] == ZH_HEADINGS
+    assert [_bare(line) for line in found[1].body] == ["叶绿素吸收光能", "水分子被分解并释放氧气"]
+
+
+@pytest.mark.anyio
+async def test_a_chinese_projects_chapters_are_titled_by_its_slide_headings(tmp_path: Path) -> None:
+    """ "generate chapters" on a silent zh lecture of three slides titles each chapter with its heading."""
+    video = _zh_slides_video(tmp_path / "zh.mp4", 11)
+    ref = MediaRef("m_v", video.name, video, await probe(video))
+    state = EditState(draft={"t": [], "d": 0}, media={ref.media_id: ref})
+    place_uploads(state.draft, [ref])
+    analyzer = SessionAnalyzer({}, language="zh", cache_dir=tmp_path / "analysis")
+    result = await Executor(state, analyzer).run(plan("generate chapters").operations[0])
+    assert result.ok, result.message
+    chapters = state.draft["m"]["chapters"]
+    assert [c["s"] for c in chapters] == [0, 11_000, 22_000]
+    assert [_bare(str(c["title"])) for c in chapters] == ZH_HEADINGS

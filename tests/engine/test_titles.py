@@ -88,3 +88,31 @@ def test_a_cut_title_never_ends_on_a_function_word() -> None:
     title = fit_title("The light reactions of photosynthesis in the thylakoid membranes of chloroplasts")
     assert len(title) <= MAX_TITLE_CHARS
     assert title == "The light reactions of photosynthesis"
+
+
+def test_chinese_titles_are_cut_between_characters() -> None:
+    """Chinese has no spaces: a long heading is cut at 49 characters, with no punctuation left hanging."""
+    heading = "第二部分：光合作用中的光反应如何把光能转化为化学能，" + "并且释放出我们呼吸的氧气" * 3
+    title = fit_title(heading)
+    assert len(title) == MAX_TITLE_CHARS
+    assert heading.startswith(title)
+    assert fit_title("光反应。") == "光反应"
+    mixed = fit_title("第一部分 " + "光" * 60)
+    assert mixed == ("第一部分 " + "光" * 60)[:MAX_TITLE_CHARS]
+
+
+def test_chinese_speech_gives_a_short_opening_sentence_or_a_clause() -> None:
+    """A short Chinese opening sentence is taken whole; a long one gives a clause of it, within 49 characters."""
+    said = [
+        TimedText(0, 3000, "今天我们学习光合作用。"),
+        TimedText(4000, 7000, "植物利用阳光制造养分。"),
+        TimedText(
+            12_000,
+            15_000,
+            "在第二个阶段里，二氧化碳在叶绿体的基质中被固定成糖，这个过程叫做卡尔文循环，它需要光反应产生的能量。",
+        ),
+    ]
+    titles = pick_titles([(0, 12_000), (12_000, 20_000)], [], said, "Chapter")
+    assert titles[0] == "今天我们学习光合作用"
+    assert len(titles[1]) <= MAX_TITLE_CHARS
+    assert titles[1] in said[2].text

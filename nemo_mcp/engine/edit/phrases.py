@@ -35,7 +35,7 @@ __all__ = ["key_phrase", "title_case"]
 _MAX_CONTENT_WORDS: Final = 3
 # The best word grows into a longer phrase holding it when that phrase scores at least this share of it.
 _GROW: Final = 0.5
-_SPLIT: Final = re.compile(r"[.,;:!?()\[\]\"“”‘’…—–\n]+|\s-\s")
+_SPLIT: Final = re.compile(r"[.,;:!?()\[\]\"“”‘’…—–\n，。、；：！？（）「」《》]+|\s-\s")
 _TOKEN: Final = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
 # Words a talk says everywhere that name no topic (beyond the function words of ``spoken``).
 _VAGUE_WORDS: Final = """

@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 # YouTube shows about this much of a chapter title beside the progress bar.
 MAX_TITLE_CHARS: Final = 49
 _ELLIPSIS: Final = re.compile(r"…|\.{2,}")
+# Punctuation a title neither starts nor ends with (Latin and CJK).
+_EDGE: Final = " ,;:-–—.，。：；、！？"
+# An opening sentence in Chinese or Japanese this many characters long or shorter is taken whole.
+_WHOLE_SENTENCE_CJK: Final = 16
 # Words a cut title must not end on: they leave it hanging ("The light reactions of").
 _DANGLING_WORDS: Final = """
 a an the of and or but nor to in on at for with from by into onto as than that which who whose
@@ -54,24 +58,38 @@ class Shown:
     heading: str
 
 
+def is_cjk(ch: str) -> bool:
+    """Whether ``ch`` is a Chinese, Japanese or Korean character (written without spaces between words)."""
+    return "\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
 def fit_title(text: str, limit: int = MAX_TITLE_CHARS) -> str:
     """``text`` as a title: one line, no ellipsis, at most ``limit`` characters cut at a word boundary."""
     text = _ELLIPSIS.sub(" ", re.sub(r"<[^>]*>|\{[^}]*\}", "", text))
-    text = " ".join(text.split()).strip(" ,;:-–—.")
+    text = " ".join(text.split()).strip(_EDGE)
     if len(text) > limit:
-        cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text[:limit]
-        words = cut[:limit].rstrip(" ,;:-–—.").split(" ")
+        if is_cjk(text[limit - 1]) and is_cjk(text[limit]):
+            cut = text[
+                :limit
+            ]  # Chinese and Japanese put no spaces between words: any character is a boundary
+        elif " " in text[: limit + 1]:
+            cut = text[: limit + 1].rsplit(" ", 1)[0]
+        else:
+            cut = text[:limit]
+        words = cut[:limit].rstrip(_EDGE).split(" ")
         while len(words) > 1 and words[-1].lower() in _DANGLING:
             words.pop()  # "The light reactions of" reads as cut off: end on a word that says something
-        text = " ".join(words).rstrip(" ,;:-–—.")
+        text = " ".join(words).rstrip(_EDGE)
     return text[:1].upper() + text[1:]
 
 
 def _spoken_title(text: str, others: Sequence[str]) -> str:
     """A short opening sentence whole, else the key phrase, else the first words (no ellipsis)."""
-    first = " ".join(re.split(r"(?<=[.!?])\s|\n", text.strip(), maxsplit=1)[0].split())
+    first = " ".join(re.split(r"(?<=[.!?])\s|(?<=[。！？])|\n", text.strip(), maxsplit=1)[0].split())
     if 1 < len(first.split()) <= _WHOLE_SENTENCE_WORDS and len(first) <= MAX_TITLE_CHARS:
         return fit_title(first.rstrip(".!?"))
+    if any(is_cjk(ch) for ch in first) and len(first) <= _WHOLE_SENTENCE_CJK:
+        return fit_title(first.rstrip("。！？.!?"))
     return fit_title(key_phrase(text, others)) or fit_title(" ".join(first.split()[:_WHOLE_SENTENCE_WORDS]))
 
 
