@@ -332,15 +332,23 @@ def _cut_exactly(
             assert any(a <= word.start_ms and word.end_ms <= b for a, b in kept), word
 
 
-@pytest.mark.anyio
-async def test_remove_the_sentence_about_a_topic(tmp_path: Path) -> None:
-    """The sentence that says the topic goes whole, cut in the pauses around it; its neighbours stay whole."""
-    state, analyzer, result = await _edit(
-        SPEECH / "lecture.m4a", tmp_path, "remove the sentence about the encoder predicting motion"
-    )
+async def _cut_lecture(
+    tmp_path: Path, instruction: str
+) -> tuple[EditState, media_mod.Transcript, StepResult]:
+    """``instruction`` done on the test narration, with the narration's transcript."""
+    state, analyzer, result = await _edit(SPEECH / "lecture.m4a", tmp_path, instruction)
     assert result.ok, result.message
     transcript = await analyzer.transcript(state.media["m_v"])
     assert transcript is not None
+    return state, transcript, result
+
+
+@pytest.mark.anyio
+async def test_remove_the_sentence_about_a_topic(tmp_path: Path) -> None:
+    """The sentence that says the topic goes whole, cut in the pauses around it; its neighbours stay whole."""
+    state, transcript, result = await _cut_lecture(
+        tmp_path, "remove the sentence about the encoder predicting motion"
+    )
     target = next(s for s in transcript.sentences if "encoder" in s.text.lower())
     _cut_exactly(transcript, _kept_source(state), target.first, target.last)
     said = result.response["sentence"]
@@ -354,12 +362,7 @@ async def test_remove_the_sentence_about_a_topic(tmp_path: Path) -> None:
 @pytest.mark.anyio
 async def test_a_topic_said_twice_cuts_the_sentence_about_it_and_names_the_other(tmp_path: Path) -> None:
     """ "drop the part about quantization" cuts the sentence that opens with it and names the summary."""
-    state, analyzer, result = await _edit(
-        SPEECH / "lecture.m4a", tmp_path, "drop the part about quantization"
-    )
-    assert result.ok, result.message
-    transcript = await analyzer.transcript(state.media["m_v"])
-    assert transcript is not None
+    state, transcript, result = await _cut_lecture(tmp_path, "drop the part about quantization")
     about = [s for s in transcript.sentences if "quantization" in s.text.lower()]
     assert len(about) == 2
     _cut_exactly(transcript, _kept_source(state), about[0].first, about[0].last)
