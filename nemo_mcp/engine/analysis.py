@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 ANALYSES_KEY = "video_analyses"
 # Bumped when the stored transcript's shape or the way it is computed changes.
 _TRANSCRIPT_FORMAT = 1
-_SCENE_TEXT_FORMAT = 1
+# 2: every scene of at least 1.5 s is read (1 stopped at the 30th scene).
+_SCENE_TEXT_FORMAT = 2
 
 
 def default_cache_dir() -> Path:

@@ -87,3 +87,25 @@ def slides_video(
         args += ["-map", f"{n}:a", "-c:a", "aac", "-shortest"]
     ffmpeg(*args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out))
     return out
+
+
+ZH_SLIDES = Path(__file__).resolve().parents[1] / "fixtures" / "ocr"
+ZH_HEADINGS = ["第一部分光合作用", "第二部分光反应", "第三部分卡尔文循环"]
+
+
+def zh_slides_video(out: Path, seconds: float) -> Path:
+    """The three committed Chinese slides (tests/fixtures/ocr), ``seconds`` each, as one silent video."""
+    inputs: list[str] = []
+    for i in (1, 2, 3):
+        inputs += ["-loop", "1", "-framerate", "5", "-t", str(seconds)]
+        inputs += ["-i", str(ZH_SLIDES / f"zh_slide_{i}.png")]
+    ffmpeg(
+        *inputs, "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p[v]", "-map", "[v]",
+        "-c:v", "libx264", "-preset", "ultrafast", str(out),
+    )  # fmt: skip
+    return out
+
+
+def bare(text: str) -> str:
+    """``text`` without spaces: OCR may keep or drop the space in "第一部分 光合作用"."""
+    return "".join(text.split())

@@ -31,6 +31,7 @@ EXAMPLES = {
     "refuse_noise": "remove background noise",
     "fillers": "remove filler words",
     "said": "cut the part where I say 'as I said before'",
+    "about": "remove the sentence about quantization",
     "refuse_visual": "color grade it",
     "undo": "undo the last edit",
     "segments": "break this lecture into 3-5 minute segments",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.helpers import ffmpeg
+from tests.engine.helpers import ZH_HEADINGS, bare, ffmpeg, zh_slides_video
 from tests.engine.test_app import Api, engine
 
 pytestmark = pytest.mark.anyio
@@ -57,3 +57,23 @@ async def test_another_installations_session_is_not_read(api: Api) -> None:
     other = {"Authorization": f"Bearer {r.json()['data']['token']}"}
     body = (await api.http.get(ROUTE.format(sid=sid), headers=other)).json()
     assert body["code"] == 1002
+
+
+async def test_reading_slides_past_the_wait_is_picked_up_with_progress(api: Api, tmp_path: Path) -> None:
+    """Reading on-screen text outlasts a zero wait: the call answers unfinished, later calls pick it up."""
+    pytest.importorskip("rapidocr")
+    sid = await api.new_session()
+    await api.upload(sid, zh_slides_video(tmp_path / "zh.mp4", 2))
+    first = (await api.http.get(ROUTE.format(sid=sid), params={"wait": "0"}, headers=api.auth)).json()["data"]
+    assert first["finished"] is False and first["media"] == []
+    seen: list[str] = []
+    for _ in range(30):  # each call waits at most 20 s
+        data = (await api.http.get(ROUTE.format(sid=sid), params={"wait": "20"}, headers=api.auth)).json()[
+            "data"
+        ]
+        if data["finished"]:
+            break
+        seen.append(data["progress"])
+    assert data["finished"] is True, seen
+    (reading,) = data["media"]
+    assert [bare(heading) for _, heading, _ in reading["scenes"]] == ZH_HEADINGS

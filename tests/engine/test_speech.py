@@ -319,3 +319,66 @@ def test_section_starts_move_into_the_pause_between_sentences() -> None:
     assert on_whole_seconds([3700], pauses, 3000) == [5000]  # inside the sentence before the pause
     assert on_whole_seconds([15500], pauses, 3000) == [16230]  # no whole second in that pause: its middle
     assert on_whole_seconds([30_400], pauses, 3000) == [30_000]  # no pause near: whole second as before
+
+
+def _cut_exactly(
+    transcript: media_mod.Transcript, kept: list[tuple[int, int]], first: int, last: int
+) -> None:
+    """Words ``first``..``last`` are wholly cut, every other word wholly kept."""
+    for i, word in enumerate(transcript.words):
+        if first <= i <= last:
+            assert all(word.end_ms <= a or b <= word.start_ms for a, b in kept), word
+        else:
+            assert any(a <= word.start_ms and word.end_ms <= b for a, b in kept), word
+
+
+async def _cut_lecture(
+    tmp_path: Path, instruction: str
+) -> tuple[EditState, media_mod.Transcript, StepResult]:
+    """``instruction`` done on the test narration, with the narration's transcript."""
+    state, analyzer, result = await _edit(SPEECH / "lecture.m4a", tmp_path, instruction)
+    assert result.ok, result.message
+    transcript = await analyzer.transcript(state.media["m_v"])
+    assert transcript is not None
+    return state, transcript, result
+
+
+@pytest.mark.anyio
+async def test_remove_the_sentence_about_a_topic(tmp_path: Path) -> None:
+    """The sentence that says the topic goes whole, cut in the pauses around it; its neighbours stay whole."""
+    state, transcript, result = await _cut_lecture(
+        tmp_path, "remove the sentence about the encoder predicting motion"
+    )
+    target = next(s for s in transcript.sentences if "encoder" in s.text.lower())
+    _cut_exactly(transcript, _kept_source(state), target.first, target.last)
+    said = result.response["sentence"]
+    assert (said["start_ms"], said["end_ms"], said["text"]) == (target.start_ms, target.end_ms, target.text)
+    assert target.text in result.message
+    (cut,) = result.response["cuts"]
+    assert cut[0] <= target.start_ms and target.end_ms <= cut[1]
+    assert result.response["also"] == []
+
+
+@pytest.mark.anyio
+async def test_a_topic_said_twice_cuts_the_sentence_about_it_and_names_the_other(tmp_path: Path) -> None:
+    """ "drop the part about quantization" cuts the sentence that opens with it and names the summary."""
+    state, transcript, result = await _cut_lecture(tmp_path, "drop the part about quantization")
+    about = [s for s in transcript.sentences if "quantization" in s.text.lower()]
+    assert len(about) == 2
+    _cut_exactly(transcript, _kept_source(state), about[0].first, about[0].last)
+    assert result.response["sentence"]["text"] == about[0].text
+    ((at, text),) = result.response["also"]
+    assert text == about[1].text
+    assert at == about[1].start_ms - result.response["removed_ms"]  # in the timeline after the cut
+
+
+@pytest.mark.anyio
+async def test_a_topic_never_said_is_refused_naming_what_was_searched(tmp_path: Path) -> None:
+    """Nothing is cut; the refusal names the words looked for and points to read_footage."""
+    state, _analyzer, result = await _edit(
+        SPEECH / "lecture.m4a", tmp_path, "delete where I talk about bananas and oranges"
+    )
+    assert not result.ok
+    assert "'bananas'" in result.message and "'oranges'" in result.message
+    assert "read_footage" in result.message
+    assert ops.pieces(state.draft)[0].in_ms == 0 and len(ops.pieces(state.draft)) == 1

@@ -13,6 +13,7 @@ from nemo_mcp.draft.ops import Interval
 from nemo_mcp.engine.edit import spoken
 from nemo_mcp.engine.edit.operations import (
     CutSegment,
+    CutSentence,
     CutSilences,
     CutWords,
     MakeHighlightReel,
@@ -30,6 +31,8 @@ DEFAULT_INTRO_MS: Final = 10_000
 FILLER_WORDS: Final = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "mm"})
 # A sentence in a highlight reel keeps this much of the pause on each side, so no word is clipped.
 REEL_PAD_MS: Final = 300
+# A sentence quoted in a reply longer than this is shortened (the reply is not a title).
+_QUOTE_CHARS: Final = 160
 
 
 async def undo(ws: Workspace, op: Undo) -> Outcome:
@@ -312,4 +315,64 @@ async def cut_words(ws: Workspace, op: CutWords) -> Outcome:
         f"Cut {what}{where} at {times}: removed {format_length(removed)}; the video is now "
         f"{format_length(ws.total())} long.",
         {"removed_ms": removed, "cuts": [list(c) for c in cuts]},
+    )
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return f"“{text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 1].rstrip() + '…'}”"
+
+
+async def _heard(ws: Workspace) -> tuple[list[spoken.SpokenSentence], list[spoken.SpokenWord]]:
+    """The timeline's whole sentences and words, or a refusal saying why there are none."""
+    ws.require_videos("cut what is said", sound=True)
+    if not ws.analyzer.can_transcribe():
+        raise EditRefused("Cutting by what is said needs speech recognition, which is not installed here.")
+    by_src = await spoken.transcripts(ws)
+    sentences = spoken.timeline_sentences(ws.draft, by_src)
+    if not sentences:
+        raise EditRefused("I heard no whole sentence on the timeline, so there is none to cut.")
+    return sentences, spoken.timeline_words(ws.draft, by_src)
+
+
+async def cut_sentence(ws: Workspace, op: CutSentence) -> Outcome:
+    """Cut the one sentence most about ``op.about``, on its words' timings, and quote it."""
+    sentences, words = await _heard(ws)
+    looked, found = spoken.sentences_about(sentences, op.about)
+    if not looked:
+        raise EditRefused(
+            f'"{op.about}" names nothing to look for; say what the sentence is about in a word or two, '
+            'e.g. "remove the sentence about quantization".'
+        )
+    if not found:
+        raise EditRefused(
+            f"No sentence on the timeline is about {' '.join(looked)!r}: I looked for "
+            f"{', '.join(repr(w) for w in looked)} in its {len(sentences)} sentences. Read what is said "
+            "with read_footage, then quote the words (\"cut the part where I say '…'\") or cut by time."
+        )
+    hit = sentences[found[0].index]
+    inside = [i for i, w in enumerate(words) if hit.start <= w.start and w.end <= hit.end]
+    span = spoken.cut_span(words, inside[0], inside[-1]) if inside else (hit.start, hit.end)
+    keep = ops.complement([span], 0, ws.total())
+    if not keep:
+        raise EditRefused("That sentence is the whole video; nothing was cut.")
+    removed = ws.apply_keep(keep)
+    others = [
+        sentences[a.index] for a in found[1:] if a.coverage >= found[0].coverage - spoken.CLOSE_COVERAGE
+    ]
+    # Where they are now, after the cut.
+    now = [(s.start - removed if s.start >= span[1] else s.start, s.text) for s in others]
+    also = ""
+    if now:
+        listed = "; ".join(f"{clock(t)} {_quote(text)}" for t, text in now[:3])
+        also = f" It also comes up at {listed}: ask again to cut that too."
+    return (
+        f"Cut the sentence at {clock(hit.start)}–{clock(hit.end)}, {_quote(hit.text)}: removed "
+        f"{format_length(removed)}; the video is now {format_length(ws.total())} long.{also}",
+        {
+            "removed_ms": removed,
+            "cuts": [list(span)],
+            "sentence": {"start_ms": hit.start, "end_ms": hit.end, "text": hit.text},
+            "also": [[t, text] for t, text in now],
+        },
     )

@@ -23,6 +23,7 @@ from nemo_mcp.engine.edit.operations import (
     AddText,
     AddTitleCard,
     CutSegment,
+    CutSentence,
     CutSilences,
     CutWords,
     DescribeTimeline,
@@ -239,6 +240,27 @@ def build_said(m: re.Match[str], text: str) -> Hit | None:
         return None
     phrase, end = found
     return _op(m, CutWords(phrase=phrase), end)
+
+
+# Where a topic named without quotes ends: punctuation, or the next instruction.
+_TOPIC_END = re.compile(
+    r"[,;.!?\n]|\s+(?:and\s+)?then\b|\s+and\s+(?=(?:add|cut|remove|make|export|generate|put|insert|trim|"
+    r"mute|normali[sz]e|fade|split|delete|drop|set|also)\b)",
+    re.IGNORECASE,
+)
+
+
+def build_about(m: re.Match[str], text: str) -> Hit | None:
+    """ "remove the sentence about …": the topic (quoted, or the words up to the next instruction)."""
+    quoted = QUOTE.match(text, m.end())
+    if quoted is not None:
+        topic, end = next(g for g in quoted.groups() if g is not None), quoted.end()
+    else:
+        stop = _TOPIC_END.search(text, m.end())
+        end = stop.start() if stop else len(text)
+        topic = text[m.end() : end]
+    topic = " ".join(topic.split())
+    return _op(m, CutSentence(about=topic), end) if topic else None
 
 
 def build_fillers(m: re.Match[str], text: str) -> Hit:

@@ -23,6 +23,7 @@ __all__ = [
     "AddText",
     "AddTitleCard",
     "CutSegment",
+    "CutSentence",
     "CutSilences",
     "CutWords",
     "DescribeTimeline",
@@ -123,6 +124,15 @@ class CutWords(Operation):
     phase: ClassVar[int] = P_TRIM
     phrase: str | None = None
     fillers: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CutSentence(Operation):
+    """Cut the spoken sentence that is most about ``about`` (its content words, loosely matched)."""
+
+    name: ClassVar[str] = "cut_sentence"
+    phase: ClassVar[int] = P_TRIM
+    about: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -288,6 +298,7 @@ OPERATIONS: Final[Mapping[str, type[Operation]]] = {
         TrimVideo,
         CutSegment,
         CutWords,
+        CutSentence,
         CutSilences,
         MakeHighlightReel,
         SplitSegments,

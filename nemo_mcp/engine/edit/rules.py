@@ -9,6 +9,7 @@ from __future__ import annotations
 from nemo_mcp.engine.edit.grammar import (
     COUNT,
     Rule,
+    build_about,
     build_captions,
     build_captions_off,
     build_chapters,
@@ -50,6 +51,10 @@ __all__ = ["RULES"]
 
 _VERB_CUT = r"(?:cut|remove|delete|drop|skip|trim|chop|strip|get\s+rid\s+of|eliminate|take\s+out|lose)"
 _TO = r"(?:-|–|—|to|until|till|through|and)"
+_TALK = (
+    r"(?:(?:talk|talked|speak|spoke|go\s+on|went\s+on)\s+about|discuss(?:ed)?|explain(?:ed)?|"
+    r"mention(?:ed)?|cover(?:ed)?)\s+"
+)
 
 # The table. Order is priority: an earlier rule's match claims its words, so a later rule
 # cannot read them again ("add chapter titles" is chapters, not a text overlay).
@@ -138,6 +143,19 @@ RULES: tuple[Rule, ...] = (
             r"(?:where|when|in\s+which)\s+I\s+(?:say|said|mention|mentioned)\b"
         ),
         build_said,
+    ),
+    # A topic rather than the words: the sentence most about it goes ("drop the part about
+    # quantization", "delete where I talk about the exam"). After "said", which wants a quote.
+    Rule(
+        "about",
+        rx(
+            r"\b" + _VERB_CUT + r"\s+(?:out\s+)?(?:(?:the\s+|that\s+|this\s+)?"
+            r"(?:sentence|part|bit|section|passage|line|moment|paragraph)\s+(?:about|on|regarding|concerning|"
+            r"mentioning|that\s+(?:is\s+about|talks\s+about|mentions))\s+|"
+            r"(?:(?:the\s+|that\s+|this\s+)?(?:sentence|part|bit|section|passage|line|moment|paragraph)\s+)?"
+            r"(?:where|when|in\s+which)\s+I\s+" + _TALK + r")"
+        ),
+        build_about,
     ),
     Rule(
         "refuse_visual",

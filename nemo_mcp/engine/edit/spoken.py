@@ -7,6 +7,7 @@ holds all of it, so anything chosen from these never starts or ends inside a spo
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,7 @@ from nemo_mcp.engine.edit.workspace import Workspace
 from nemo_mcp.engine.media import MediaError, Transcript
 
 __all__ = [
+    "About",
     "SpokenSentence",
     "SpokenWord",
     "cut_span",
@@ -27,6 +29,7 @@ __all__ = [
     "key_words",
     "padded",
     "pick_sentences",
+    "sentences_about",
     "speech_silences",
     "timeline_sentences",
     "timeline_words",
@@ -211,3 +214,65 @@ def padded(
         after = min((s for s, _ in bounds if s >= p.end), default=p.end + pad_ms)
         out.append((max(before, p.start - pad_ms, 0), min(after, p.end + pad_ms)))
     return ops.normalise(out, 0, max((b for _, b in out), default=0))
+
+
+# Endings taken off a word so that its forms meet ("predicts", "prediction"; "frame", "frames"):
+# the first that leaves a stem of at least four letters, once.
+_SUFFIXES: Final = (
+    ("ations", ""), ("ation", ""), ("ions", ""), ("ion", ""), ("ings", ""), ("ing", ""), ("ies", "y"),
+    ("ied", "y"), ("ers", ""), ("er", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", ""), ("e", ""),
+)  # fmt: skip
+# A sentence must say at least this share of the topic's (weighted) words to be "about" it.
+MIN_COVERAGE: Final = 0.5
+# Sentences within this much of the best one's coverage are named as saying it too.
+CLOSE_COVERAGE: Final = 0.15
+
+
+def stem(word: str) -> str:
+    """``word`` lower-cased with one common ending off, so the forms of a word compare equal."""
+    w = normal_word(word).strip("'")
+    for suffix, repl in _SUFFIXES:
+        if suffix == "s" and w[-2:-1] in ("s", "u", "i"):
+            continue  # "class", "virus", "analysis" are not plurals
+        if w.endswith(suffix) and len(w) - len(suffix) + len(repl) >= 4:
+            return w[: len(w) - len(suffix)] + repl
+    return w
+
+
+@dataclass(frozen=True)
+class About:
+    """How much sentence ``index`` says of a topic, and how early in it (0 = its first word)."""
+
+    index: int
+    coverage: float
+    at: float
+
+
+def sentences_about(sentences: Sequence[SpokenSentence], topic: str) -> tuple[list[str], list[About]]:
+    """The topic's content words, and the sentences about it, best first.
+
+    A sentence covers the share of the topic's words it says (forms of a word count alike),
+    each word weighted by how rare it is in the talk, so the specific word decides over the
+    common one. Those covering at least :data:`MIN_COVERAGE` match; between sentences that
+    cover it alike, the one that names it earlier wins: a sentence is about what it opens with
+    more than about what it lists at its end ("To sum up: frames, motion and quantization").
+    """
+    looked = list(dict.fromkeys(w for w in _WORD.findall(topic) if len(w) > 2 and w.lower() not in _STOP))
+    wanted = list(dict.fromkeys(stem(w) for w in looked))
+    said = [[stem(w) for w in _WORD.findall(s.text)] for s in sentences]
+    held = Counter(st for stems in said for st in set(stems))
+    weight = {st: 1 + math.log((len(sentences) + 1) / (held[st] + 1)) for st in wanted}
+    total = sum(weight.values())
+    found: list[About] = []
+    for i, stems in enumerate(said):
+        hits = [st for st in wanted if st in stems]
+        if not hits or total <= 0:
+            continue
+        coverage = sum(weight[st] for st in hits) / total
+        first = min(stems.index(st) for st in hits)
+        if coverage >= MIN_COVERAGE:
+            found.append(About(i, coverage, first / max(1, len(stems))))
+    top = max((a.coverage for a in found), default=0.0)
+    close = sorted((a for a in found if a.coverage >= top - CLOSE_COVERAGE), key=lambda a: a.at)
+    rest = sorted((a for a in found if a.coverage < top - CLOSE_COVERAGE), key=lambda a: -a.coverage)
+    return looked, close + rest

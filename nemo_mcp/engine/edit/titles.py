@@ -6,15 +6,15 @@ others); without speech, after its first caption. Titles are at most
 :data:`MAX_TITLE_CHARS` characters, cut at a word boundary, with no ellipsis. Numbering
 ("Chapter 3") is used only where a section has neither text nor speech.
 
-The key phrase is this module's own frequency count rather than a library (``yake`` and the
-like): a chapter holds a few sentences, too few for a statistical extractor to do better than
-"the content words said here and rarely elsewhere", and it costs no dependency.
+The key phrase (:mod:`~nemo_mcp.engine.edit.phrases`) is our own frequency count rather than a
+library (``yake`` and the like): a chapter holds a few sentences, too few for a statistical
+extractor to do better than "the noun phrase said here and rarely elsewhere", and it costs no
+dependency.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -24,6 +24,7 @@ from typing import Final
 from nemo_mcp.draft import ops
 from nemo_mcp.draft.ops import TimedText
 from nemo_mcp.engine.edit import spoken
+from nemo_mcp.engine.edit.phrases import key_phrase
 from nemo_mcp.engine.edit.workspace import Workspace
 from nemo_mcp.engine.media import MediaError
 
@@ -33,18 +34,17 @@ logger = logging.getLogger(__name__)
 
 # YouTube shows about this much of a chapter title beside the progress bar.
 MAX_TITLE_CHARS: Final = 49
-_MAX_PHRASE_WORDS: Final = 3
 _ELLIPSIS: Final = re.compile(r"…|\.{2,}")
-_SPLIT: Final = re.compile(r"[.,;:!?()\[\]\"“”‘’…—–\n]+|\s-\s")
-_TOKEN: Final = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
-# Words a talk says everywhere that name no topic (beyond the function words of ``spoken``).
-_VAGUE_WORDS: Final = """
-just almost exactly only instead finally barely away sum every still long short next called look
-make like one two three first second today welcome okay right well actually basically see know
+# Punctuation a title neither starts nor ends with (Latin and CJK).
+_EDGE: Final = " ,;:-–—.，。：；、！？"
+# An opening sentence in Chinese or Japanese this many characters long or shorter is taken whole.
+_WHOLE_SENTENCE_CJK: Final = 16
+# Words a cut title must not end on: they leave it hanging ("The light reactions of").
+_DANGLING_WORDS: Final = """
+a an the of and or but nor to in on at for with from by into onto as than that which who whose
+    my our your their its his her this these those is are was were be
 """
-_VAGUE: Final = frozenset(_VAGUE_WORDS.split())
-# Words that may join content words inside a phrase, never begin or end one.
-_LINKS: Final = frozenset({"of", "and", "to", "in", "for", "the", "on", "with", "from", "by"})
+_DANGLING: Final = frozenset(_DANGLING_WORDS.split())
 # A section's opening sentence this short is taken whole: it is usually its topic ("Welcome to limits").
 _WHOLE_SENTENCE_WORDS: Final = 6
 
@@ -58,81 +58,39 @@ class Shown:
     heading: str
 
 
+def is_cjk(ch: str) -> bool:
+    """Whether ``ch`` is a Chinese, Japanese or Korean character (written without spaces between words)."""
+    return "\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
 def fit_title(text: str, limit: int = MAX_TITLE_CHARS) -> str:
     """``text`` as a title: one line, no ellipsis, at most ``limit`` characters cut at a word boundary."""
     text = _ELLIPSIS.sub(" ", re.sub(r"<[^>]*>|\{[^}]*\}", "", text))
-    text = " ".join(text.split()).strip(" ,;:-–—.")
+    text = " ".join(text.split()).strip(_EDGE)
     if len(text) > limit:
-        cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text[:limit]
-        text = cut[:limit].rstrip(" ,;:-–—.")
+        if is_cjk(text[limit - 1]) and is_cjk(text[limit]):
+            cut = text[
+                :limit
+            ]  # Chinese and Japanese put no spaces between words: any character is a boundary
+        elif " " in text[: limit + 1]:
+            cut = text[: limit + 1].rsplit(" ", 1)[0]
+        else:
+            cut = text[:limit]
+        words = cut[:limit].rstrip(_EDGE).split(" ")
+        while len(words) > 1 and words[-1].lower() in _DANGLING:
+            words.pop()  # "The light reactions of" reads as cut off: end on a word that says something
+        text = " ".join(words).rstrip(_EDGE)
     return text[:1].upper() + text[1:]
-
-
-def _tokens(text: str) -> list[str]:
-    return [m.group(0).strip("'’-") for m in _TOKEN.finditer(text)]
-
-
-def _is_content(word: str) -> bool:
-    w = word.lower()
-    return len(w) > 2 and w not in spoken.STOP_WORDS and w not in _VAGUE and not w.isdigit()
-
-
-def _candidates(text: str) -> list[list[str]]:
-    """Runs of content words (as said), split at punctuation and function words."""
-    runs: list[list[str]] = []
-    for part in _SPLIT.split(text):
-        run: list[str] = []
-        for word in _tokens(part):
-            if _is_content(word):
-                run.append(word)
-                continue
-            if run:
-                runs.append(run)
-            run = []
-        if run:
-            runs.append(run)
-    return [
-        run[i : i + n]
-        for run in runs
-        for n in range(1, _MAX_PHRASE_WORDS + 1)
-        for i in range(len(run) - n + 1)
-    ]
-
-
-def key_phrase(text: str, others: Sequence[str] = ()) -> str:
-    """The phrase of content words that best says what ``text`` is about, compared with ``others``.
-
-    A word weighs its count in ``text`` times how rare it is in ``others`` (a TF-IDF over the
-    sections); a phrase sums its content words' weights, so a name of two or three words beats
-    one of its words alone. Ties go to the phrase said first.
-    """
-    counts = Counter(w.lower() for w in _tokens(text) if _is_content(w))
-    if not counts:
-        return ""
-    seen_in = Counter(w for other in others for w in {t.lower() for t in _tokens(other)})
-    n = len(others) + 1
-
-    def weight(word: str) -> float:
-        return counts[word.lower()] * math.log((n + 1) / (1 + seen_in[word.lower()])) + 0.01
-
-    best: tuple[float, int] | None = None
-    best_words: list[str] = []
-    for i, words in enumerate(_candidates(text)):
-        content = [w for w in words if _is_content(w)]
-        if len({w.lower() for w in content}) < len(content):
-            continue  # "light and light" is not a phrase
-        score = sum(weight(w) for w in content)
-        if best is None or (score, -i) > best:
-            best, best_words = (score, -i), words
-    return fit_title(" ".join(best_words))
 
 
 def _spoken_title(text: str, others: Sequence[str]) -> str:
     """A short opening sentence whole, else the key phrase, else the first words (no ellipsis)."""
-    first = " ".join(re.split(r"(?<=[.!?])\s|\n", text.strip(), maxsplit=1)[0].split())
+    first = " ".join(re.split(r"(?<=[.!?])\s|(?<=[。！？])|\n", text.strip(), maxsplit=1)[0].split())
     if 1 < len(first.split()) <= _WHOLE_SENTENCE_WORDS and len(first) <= MAX_TITLE_CHARS:
         return fit_title(first.rstrip(".!?"))
-    return key_phrase(text, others) or fit_title(" ".join(first.split()[:_WHOLE_SENTENCE_WORDS]))
+    if any(is_cjk(ch) for ch in first) and len(first) <= _WHOLE_SENTENCE_CJK:
+        return fit_title(first.rstrip("。！？.!?"))
+    return fit_title(key_phrase(text, others)) or fit_title(" ".join(first.split()[:_WHOLE_SENTENCE_WORDS]))
 
 
 def _most_shown(shown: Sequence[Shown], start: int, end: int) -> str:

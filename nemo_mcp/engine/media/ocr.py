@@ -28,6 +28,7 @@ __all__ = [
     "TextLine",
     "ocr_available",
     "read_scene_text",
+    "scenes_to_read",
     "split_heading",
 ]
 
@@ -39,9 +40,15 @@ SCENE_FRAME_DELAY_MS: Final = 700
 _MIN_SCORE: Final = 0.6
 # A lone line counts as a heading only in the top part of the frame (lower down it is a caption).
 _LONE_HEADING_TOP: Final = 0.5
-# A scene costs about a second to read on a busy two-core laptop, and a tool call must return
-# well inside a minute: beyond this many scenes the rest go unread (their chapters use speech).
-MAX_SCENES: Final = 30
+# A scene shorter than this is a transition or a slide building up, not a slide to read.
+MIN_SCENE_MS: Final = 1500
+# A scene costs about a second to read on a busy two-core laptop. Reading is long work under the
+# wait budget (the call that needs it returns with progress and a later one picks it up), so a
+# long lecture's slides are all read; past this many (a screen recording changes "scene" all the
+# time) the longest scenes are read, as those are the ones a viewer reads too.
+MAX_SCENES: Final = 300
+# Scenes read per worker-thread call: a cancelled reading stops after at most this many more.
+_BATCH: Final = 4
 _MAX_WIDTH: Final = 1280
 
 
@@ -154,24 +161,34 @@ def _frames(path: Path, times_ms: Sequence[int]) -> list[tuple[Any, int]]:
     return frames
 
 
-def _read_blocking(
-    path: Path, starts: Sequence[int], duration_ms: int, on_progress: Progress | None
-) -> list[SceneText]:
-    ends = [*starts[1:], duration_ms]
-    times = [min(s + SCENE_FRAME_DELAY_MS, max(s, (s + e) // 2)) for s, e in zip(starts, ends, strict=True)]
-    out: list[SceneText] = []
+def _read_batch(path: Path, starts: Sequence[int], times: Sequence[int]) -> list[SceneText]:
+    """The text of the scenes starting at ``starts``, each read from its frame at ``times``."""
     try:
         frames = _frames(path, times)
     except Exception as exc:  # PyAV raises its own errors for broken or unreadable streams
         raise MediaError(
             f"could not read the pictures of {path.name} ({type(exc).__name__}): upload it again"
         ) from exc
-    for i, (start, (frame, height)) in enumerate(zip(starts, frames, strict=False)):
+    out: list[SceneText] = []
+    for start, (frame, height) in zip(starts, frames, strict=False):
         heading, body = split_heading(_lines_of(frame), height)
         out.append(SceneText(start, heading, body))
-        if on_progress is not None:
-            on_progress("ocr", i + 1, len(starts))
     return out
+
+
+def scenes_to_read(scene_starts_ms: Sequence[int], duration_ms: int) -> list[tuple[int, int]]:
+    """The (start, end) of the scenes worth reading, in order: the first always, then those that last.
+
+    Past :data:`MAX_SCENES` the longest are kept.
+    """
+    starts = sorted({0, *(int(s) for s in scene_starts_ms if 0 <= s < duration_ms)})
+    spans = list(zip(starts, [*starts[1:], duration_ms], strict=True))
+    kept = [spans[0], *(sp for sp in spans[1:] if sp[1] - sp[0] >= MIN_SCENE_MS)]
+    if len(kept) > MAX_SCENES:
+        logger.info("%d scenes last long enough to read; reading the %d longest", len(kept), MAX_SCENES)
+        longest = sorted(kept[1:], key=lambda sp: sp[0] - sp[1])[: MAX_SCENES - 1]
+        kept = [kept[0], *sorted(longest)]
+    return kept
 
 
 async def read_scene_text(
@@ -186,7 +203,14 @@ async def read_scene_text(
             "reading on-screen text needs RapidOCR: reinstall nemo-mcp (pip install --upgrade nemo-mcp), "
             "which brings rapidocr and onnxruntime"
         )
-    starts = sorted({0, *(int(s) for s in scene_starts_ms if 0 <= s < duration_ms)})[:MAX_SCENES]
-    if len(starts) == MAX_SCENES:
-        logger.info("%s has more than %d scenes; reading the first %d", path.name, MAX_SCENES, MAX_SCENES)
-    return await anyio.to_thread.run_sync(_read_blocking, path, starts, duration_ms, on_progress)
+    spans = scenes_to_read(scene_starts_ms, duration_ms)
+    times = [min(s + SCENE_FRAME_DELAY_MS, max(s, (s + e) // 2)) for s, e in spans]
+    out: list[SceneText] = []
+    # A few scenes per thread call: a cancelled edit (the user pressed stop) frees the CPU and
+    # the analysis lock within a few seconds instead of reading to the end.
+    for i in range(0, len(spans), _BATCH):
+        starts = [s for s, _ in spans[i : i + _BATCH]]
+        out += await anyio.to_thread.run_sync(_read_batch, path, starts, times[i : i + _BATCH])
+        if on_progress is not None:
+            on_progress("ocr", min(i + _BATCH, len(spans)), len(spans))
+    return out
