@@ -230,7 +230,7 @@ async def test_review_view_in_headless_chromium_shows_frames_chapters_and_steps_
         html = (await client.read_resource(REVIEW_URI)).contents[0].text  # type: ignore[union-attr]
         arguments = {"source": "timeline", "count": 6}
         sheet = wire(await client.call_tool("preview", arguments))
-        plan = {"html": html, "input": arguments, "result": sheet, "theme": "light", "click": 2,
+        plan = {"html": html, "input": arguments, "result": sheet, "theme": "light", "click": 2, "typed": "0:42.5",
                 "out": str(tmp_path), "chromium": CHROMIUM}  # fmt: skip
         with anyio.fail_after(120):
             report = await drive_view(client, plan)
@@ -249,13 +249,19 @@ async def test_review_view_in_headless_chromium_shows_frames_chapters_and_steps_
     assert sizes and sizes[-1]["height"] > 300
     # The click asked the server for that moment as one larger frame, and the view shows it.
     clicked = times[2]
-    assert report["calls"] == [
+    assert report["calls"][0] == (
         {"name": "preview", "arguments": {"times": [clicked], "single": True, "source": "timeline",
-                                           "session": sheet["structuredContent"]["project"]}},
-    ]  # fmt: skip
+                                           "session": sheet["structuredContent"]["project"]}}
+    )  # fmt: skip
     assert report["still"]["time"] == clicked and report["still"]["natural"] == [640, 360]
     assert report["pressed"] == [clicked]
     assert report["current_chapter"] and "Adding fractions" in report["current_chapter"][0]
+    # A typed time: nonsense is refused without a call, 0:42.5 is fetched and its chapter and caption lit.
+    assert report["refused"]["error"] == 1 and report["refused"]["calls"] == 1
+    assert [c["arguments"]["times"] for c in report["calls"][1:]] == [[42.5]]
+    assert report["typed"]["time"] == 42.5
+    assert "Practice problems" in report["typed"]["chapter"][0]
+    assert "Try these three" in report["typed"]["caption"][0]
     # Pixels: each tile shows its own cell of the sheet, and the large frame shows the clicked time.
     shot = Image.open(report["screenshots"]["sheet"])
     at = report["iframe"]

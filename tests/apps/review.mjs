@@ -1,6 +1,6 @@
 // Drives the review view in headless Chromium through host.html, for tests/test_apps.py.
 //
-// stdin, one JSON line each: first the plan {html, input, result, theme, click, out, chromium}, then one
+// stdin, one JSON line each: first the plan {html, input, result, theme, click, typed, out, chromium}, then one
 // {"result": ...} answer per {"call": ...} line this script writes to stdout (the test hands each
 // tools/call the view makes to the real MCP server). The last stdout line is {"report": ...}: what the
 // DOM showed, the messages exchanged, and the screenshots taken. Logs go to stderr.
@@ -79,6 +79,19 @@ try {
   report.status = await view.locator("#status").textContent();
   report.screenshots.frame = join(plan.out, "review-frame.png");
   await page.screenshot({ path: report.screenshots.frame, fullPage: true });
+
+  // Typing a time: a malformed one is refused in place, a good one asks the server for that moment.
+  const time = view.locator("#time");
+  await time.fill("abc");
+  await time.press("Enter");
+  report.refused = { status: await view.locator("#status").textContent(),
+                     error: await view.locator("#status.error").count(), calls: report.calls.length };
+  await time.fill(plan.typed);
+  await time.press("Enter");
+  await view.locator(`#still:not([data-time="${clicked}"])`).waitFor({ timeout: 30000 });
+  report.typed = { time: Number(await view.locator("#still").getAttribute("data-time")),
+                   chapter: await view.locator("#chapters .row.current").allTextContents(),
+                   caption: await view.locator("#captions .row.current").allTextContents() };
 
   // The host switches to the other theme; the view follows it.
   const background = () => view.locator("body").evaluate((b) => getComputedStyle(b).backgroundColor);
