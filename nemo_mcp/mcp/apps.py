@@ -11,7 +11,7 @@ no network, only inline script and data: images, so the spec's default CSP is al
 
 from __future__ import annotations
 
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from mcp.server.apps import Apps
@@ -25,8 +25,9 @@ REVIEWED_TOOLS = frozenset({"preview"})
 
 
 def review_html() -> str:
-    """The view's HTML, read from the package (so the wheel and the Claude Desktop bundle carry it)."""
-    return resources.files(__package__).joinpath("review.html").read_text(encoding="utf-8")
+    """The view's HTML, read from the package (so the wheel and the Claude Desktop bundle carry it). A
+    plain path beside this module: importlib.resources would add its import to every start-up."""
+    return Path(__file__).with_name("review.html").read_text(encoding="utf-8")
 
 
 def review_extension() -> Apps:
