@@ -231,6 +231,7 @@ async def test_review_view_in_headless_chromium_shows_frames_chapters_and_steps_
         arguments = {"source": "timeline", "count": 6}
         sheet = wire(await client.call_tool("preview", arguments))
         plan = {"html": html, "input": arguments, "result": sheet, "theme": "light", "click": 2, "typed": "0:42.5",
+                "failure": "No timeline yet: upload a video first.",
                 "out": str(tmp_path), "chromium": CHROMIUM}  # fmt: skip
         with anyio.fail_after(120):
             report = await drive_view(client, plan)
@@ -273,6 +274,8 @@ async def test_review_view_in_headless_chromium_shows_frames_chapters_and_steps_
     light = [int(v) for v in report["background"]["light"].strip("rgb()").split(",")[:3]]
     dark = [int(v) for v in report["background"]["dark"].strip("rgb()").split(",")[:3]]
     assert min(light) > 200 and max(dark) < 60
+    # A failed preview is said in the status line; the frames and the large frame stay.
+    assert report["failure"] == {"status": plan["failure"], "frames": len(frames), "still": True}
     keep = os.environ.get("NEMO_REVIEW_SCREENSHOTS")
     if keep:  # to look at the view by eye
         for path in report["screenshots"].values():

@@ -1,8 +1,8 @@
 // Drives the review view in headless Chromium through host.html, for tests/test_apps.py.
 //
-// stdin, one JSON line each: first the plan {html, input, result, theme, click, typed, out, chromium}, then one
-// {"result": ...} answer per {"call": ...} line this script writes to stdout (the test hands each
-// tools/call the view makes to the real MCP server). The last stdout line is {"report": ...}: what the
+// stdin, one JSON line each: first the plan {html, input, result, theme, click, typed, failure, out,
+// chromium}, then one {"result": ...} answer per {"call": ...} line this script writes to stdout (the
+// test hands each tools/call the view makes to the real MCP server). The last stdout line is {"report": ...}: what the
 // DOM showed, the messages exchanged, and the screenshots taken. Logs go to stderr.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -102,6 +102,13 @@ try {
   report.background[other] = await background();
   report.screenshots[other] = join(plan.out, `review-${other}.png`);
   await page.screenshot({ path: report.screenshots[other], fullPage: true });
+
+  // A failed preview keeps what is shown and says why.
+  await page.evaluate((text) => window.hostSend({ method: "ui/notifications/tool-result",
+    params: { isError: true, content: [{ type: "text", text }] } }), plan.failure);
+  await view.locator("#status.error").waitFor({ timeout: 10000 });
+  report.failure = { status: await view.locator("#status").textContent(),
+                     frames: await frames.count(), still: await view.locator("#still").isVisible() };
 
   report.log = await page.evaluate(() => window.hostLog.map((m) => ({ dir: m.dir, method: m.method, id: m.id, params: m.method === "ui/notifications/size-changed" ? m.params : undefined })));
 } finally {
