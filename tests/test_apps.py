@@ -53,8 +53,8 @@ CAPTIONS = [
 ]
 
 
-def colour(t: float) -> tuple[int, int, int]:
-    """The flat colour the stand-in renders at time t, so a screenshot can say which frame it shows."""
+def _colour(t: float) -> tuple[int, int, int]:
+    """The flat colour the stand-in renders at time t: distinct per frame, so a wrong crop shows."""
     r, g, b = colorsys.hls_to_rgb((t / DURATION) % 1.0, 0.45, 0.7)
     return round(r * 255), round(g * 255), round(b * 255)
 
@@ -62,7 +62,7 @@ def colour(t: float) -> tuple[int, int, int]:
 def _frame_image(t: float, size: tuple[int, int]) -> Any:
     from PIL import Image, ImageDraw
 
-    image = Image.new("RGB", size, colour(t))
+    image = Image.new("RGB", size, _colour(t))
     ImageDraw.Draw(image).text((6, size[1] - 16), f"{t:.1f}s", fill=(255, 255, 255))
     return image
 
@@ -181,7 +181,7 @@ async def _line(stream: BufferedByteReceiveStream) -> dict[str, Any]:
 
 async def drive_view(client: Client, plan: dict[str, Any]) -> dict[str, Any]:
     """Run review.mjs: send the plan, answer each tools/call the view makes from the MCP server, return
-    the driver's report."""
+    the driver's report, with the results the view was given under "answers"."""
     node = shutil.which("node")
     assert node is not None, "Node.js is needed to drive Chromium (CI installs it)"
     assert (APPS_DIR / "node_modules" / "playwright-core").is_dir(), "run `npm ci --prefix tests/apps` first"
@@ -190,14 +190,15 @@ async def drive_view(client: Client, plan: dict[str, Any]) -> dict[str, Any]:
         assert process.stdin is not None and process.stdout is not None
         stdout = BufferedByteReceiveStream(process.stdout)
         await process.stdin.send(json.dumps(plan).encode() + b"\n")
+        answers: list[dict[str, Any]] = []
         while True:
             message = await _line(stdout)
             if "report" in message:
-                report: dict[str, Any] = message["report"]
+                report: dict[str, Any] = {**message["report"], "answers": answers}
                 break
             call = message["call"]
-            result = await client.call_tool(call["name"], call["arguments"])
-            await process.stdin.send(json.dumps({"result": wire(result)}).encode() + b"\n")
+            answers.append(wire(await client.call_tool(call["name"], call["arguments"])))
+            await process.stdin.send(json.dumps({"result": answers[-1]}).encode() + b"\n")
         assert await process.wait() == 0
     return report
 
@@ -213,7 +214,15 @@ def _mean(image: Any, box: dict[str, float], dx: float = 0.0, dy: float = 0.0) -
     return tuple(ImageStat.Stat(crop).mean)
 
 
-def _close(got: tuple[float, ...], want: tuple[int, int, int], tolerance: float = 24.0) -> bool:
+def _jpeg_of(result: dict[str, Any]) -> Any:
+    """The image a preview result carries, decoded."""
+    from PIL import Image
+
+    (image,) = [c for c in result["content"] if c["type"] == "image"]
+    return Image.open(io.BytesIO(base64.b64decode(image["data"])))
+
+
+def _close(got: tuple[float, ...], want: tuple[float, ...], tolerance: float = 24.0) -> bool:
     return all(abs(g - w) <= tolerance for g, w in zip(got, want, strict=True))
 
 
@@ -264,13 +273,15 @@ async def test_review_view_in_headless_chromium_shows_frames_chapters_and_steps_
     assert report["typed"]["time"] == 42.5
     assert "Practice problems" in report["typed"]["chapter"][0]
     assert "Try these three" in report["typed"]["caption"][0]
-    # Pixels: each tile shows its own cell of the sheet, and the large frame shows the clicked time.
-    shot = Image.open(report["screenshots"]["sheet"])
+    # Pixels: each tile shows its own cell of the sheet, and the large frame the image the click fetched
+    # (compared with the JPEGs the tool returned, so this holds for any footage).
+    shot, sheet_jpeg = Image.open(report["screenshots"]["sheet"]), _jpeg_of(sheet)
     at = report["iframe"]
-    for tile, t in zip(report["tiles"], times, strict=True):
-        assert _close(_mean(shot, tile, at["x"], at["y"]), colour(t)), t
-    framed = Image.open(report["screenshots"]["frame"])
-    assert _close(_mean(framed, report["still"]["box"], at["x"], at["y"]), colour(clicked))
+    for tile, cell in zip(report["tiles"], frames, strict=True):
+        assert _close(_mean(shot, tile, at["x"], at["y"]), _mean(sheet_jpeg, cell)), cell["time_s"]
+    framed, still_jpeg = Image.open(report["screenshots"]["frame"]), _jpeg_of(report["answers"][0])
+    whole = {"x": 0, "y": 0, "w": still_jpeg.width, "h": still_jpeg.height}
+    assert _close(_mean(framed, report["still"]["box"], at["x"], at["y"]), _mean(still_jpeg, whole))
     # The theme: a light background, then a dark one after host-context-changed.
     light = [int(v) for v in report["background"]["light"].strip("rgb()").split(",")[:3]]
     dark = [int(v) for v in report["background"]["dark"].strip("rgb()").split(",")[:3]]
