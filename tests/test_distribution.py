@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,8 @@ def test_files_the_image_copies_build_the_package(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert [p.name for p in (tmp_path / "dist").glob("*.whl")] == [f"nemo_mcp-{__version__}-py3-none-any.whl"]
+    with zipfile.ZipFile(next((tmp_path / "dist").glob("*.whl"))) as wheel:
+        assert "nemo_mcp/mcp/review.html" in wheel.namelist()  # package data: the MCP Apps review view
 
 
 # -- the release path: LICENSE, registry label, version check, Claude Desktop bundle ---------------
@@ -223,6 +226,7 @@ def test_bundle_stages_the_sources_and_the_package_dependencies(tmp_path: Path) 
     assert manifest["version"] == __version__
     assert (staged / manifest["server"]["entry_point"]).is_file()
     assert (staged / "src" / "nemo_mcp" / "__init__.py").is_file()
+    assert (staged / "src" / "nemo_mcp" / "mcp" / "review.html").is_file()
     assert not list(staged.rglob("__pycache__"))
     ours = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     bundled = tomllib.loads((staged / "pyproject.toml").read_text(encoding="utf-8"))

@@ -14,6 +14,7 @@ from mcp.server.mcpserver import MCPServer
 from nemo_mcp import __version__
 from nemo_mcp.config import Settings
 from nemo_mcp.errors import NemoError
+from nemo_mcp.mcp.apps import review_extension, ui_meta
 from nemo_mcp.mcp.completions import add_completions
 from nemo_mcp.mcp.context import AppState
 from nemo_mcp.mcp.progress import Progress
@@ -82,10 +83,17 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="DEBUG" if settings.debug else "WARNING",
+        extensions=[review_extension()],  # the review view, for hosts that render MCP Apps
     )
     cloud = settings.backend == "cloud"
     for spec in TOOLS:
-        mcp.add_tool(spec.fn, name=spec.name, title=spec.title, annotations=spec.annotations(cloud=cloud))
+        mcp.add_tool(
+            spec.fn,
+            name=spec.name,
+            title=spec.title,
+            annotations=spec.annotations(cloud=cloud),
+            meta=ui_meta(spec.name),
+        )
         _drop_titles(mcp._tool_manager.get_tool(spec.name))
     add_resources(mcp)
     add_prompts(mcp)
