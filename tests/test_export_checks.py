@@ -44,6 +44,9 @@ def _make(path: Path, *, video_filter: str = "null", audio_filter: str = "anull"
     return path
 
 
+_HOLD = "split[x][y];[x][y]freezeframes=first=45:last=105:replace=45"
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("checks")
@@ -55,9 +58,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             audio_filter=f"volume=enable='between(t,{s0},{s1})':volume=0",
         ),
         "clean": _make(d / "clean.mp4"),
-        # A picture that stops moving from 3 s to 7 s (the pattern's frame at 3 s, held).
-        "frozen": _make(
-            d / "frozen.mp4", video_filter="split[x][y];[x][y]freezeframes=first=45:last=105:replace=45"
+        # A picture that stops moving from 3 s to 7 s (the pattern's frame at 3 s, held), with sound throughout
+        # (a slide talked over), and with the sound gone for the same 4 s (a stall).
+        "held": _make(d / "held.mp4", video_filter=_HOLD),
+        "stalled": _make(
+            d / "stalled.mp4", video_filter=_HOLD, audio_filter="volume=enable='between(t,3,7)':volume=0"
         ),
     }
 
@@ -98,14 +103,15 @@ async def test_a_clean_file_has_no_problems(files: dict[str, Path]) -> None:
     assert found.problems == () and found.audio
 
 
-async def test_a_held_picture_is_frozen_unless_the_timeline_shows_a_still_there(
+async def test_a_held_picture_is_frozen_only_over_dead_air_and_where_no_still_is_meant(
     files: dict[str, Path],
 ) -> None:
-    """A 4 s held frame is "frozen"; the same file against a timeline with an image there is fine."""
-    found = await media.check_export(files["frozen"], media.Expected(LENGTH_S * 1000))
-    assert _near(_problems(found.as_dict()), [("frozen", 3.0, 7.0)]), found
-    allowed = media.Expected(LENGTH_S * 1000, still=((2500, 7500),))
-    assert (await media.check_export(files["frozen"], allowed)).problems == ()
+    """A held frame over silence is "frozen" (and "silent"); talked over, or where a still is meant, it is fine."""
+    found = await media.check_export(files["stalled"], media.Expected(LENGTH_S * 1000))
+    assert _near(_problems(found.as_dict()), [("frozen", 3.0, 7.0), ("silent", 3.0, 7.0)]), found
+    assert (await media.check_export(files["held"], media.Expected(LENGTH_S * 1000))).problems == ()
+    meant = media.Expected(LENGTH_S * 1000, still=((2500, 7500),), quiet=((2500, 7500),))
+    assert (await media.check_export(files["stalled"], meant)).problems == ()
 
 
 def test_the_timeline_says_where_stills_and_silence_are_meant() -> None:

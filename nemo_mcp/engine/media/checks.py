@@ -17,7 +17,9 @@ drafts are read the same way as the engine's:
   above 0.
 
 A stretch is reported only when more than :data:`MIN_PROBLEM_S` of it lies outside what was
-expected. A frozen stretch that is black anyway is reported once, as black.
+expected. A frozen stretch that is black anyway is reported once, as black. A picture that holds
+while the sound goes on is how a recorded slide lecture looks, so a frozen picture is reported
+only where nothing is heard either (a stalled picture over dead air), or where the file has no sound.
 """
 
 from __future__ import annotations
@@ -258,10 +260,13 @@ async def check_export(
     if not info.has_audio:  # no sound at all: silent wherever the timeline planned sound
         found.silent = [(0.0, duration_s)]
     black = _closed(found.black, duration_s)
+    silent = _closed(found.silent, duration_s)
+    # Where sound is heard, a held picture is a slide being talked over: allowed like a still.
+    heard = complement(silent, 0, max(expected.timeline_ms, info.duration_ms))
     problems = [
         *_unexpected(black, expected.still, "black"),
-        *_unexpected(_closed(found.frozen, duration_s), [*expected.still, *black], "frozen"),
-        *_unexpected(_closed(found.silent, duration_s), expected.quiet, "silent"),
+        *_unexpected(_closed(found.frozen, duration_s), [*expected.still, *black, *heard], "frozen"),
+        *_unexpected(silent, expected.quiet, "silent"),
     ]
     return ExportCheck(
         duration_s=round(duration_s, 2),
