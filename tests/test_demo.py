@@ -147,7 +147,7 @@ def test_ctrl_c_stops_the_demo_and_its_server(tmp_path: Path) -> None:
         seen = []
         for line in proc.stdout:
             seen.append(line)
-            if "Uploading video + music" in line:
+            if "Uploading video + .srt + music" in line:
                 break
         else:
             pytest.fail("the demo ended before uploading:\n" + "".join(seen))
