@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from nemo_mcp.cli.demo import mp4_chapters, slide_changes
+from nemo_mcp.cli.sample import SLIDES
 from nemo_mcp.engine.media import parse_subtitles, probe
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "nemo_mcp" / "assets"
-SPEECH_S = 39.96  # the length of nemo_mcp/assets/lecture_speech.m4a, hence of the sample lecture
+SPEECH_S = 45.28  # the length of nemo_mcp/assets/lecture_speech.m4a, hence of the sample lecture
+# The reel asked for; it is made of whole sentences, so it lands within a tenth of it.
 REEL_S = 20.0
 
 
@@ -52,7 +54,7 @@ def _youtube_rules(text: str, duration_s: float) -> list[tuple[int, str]]:
 
 @pytest.mark.slow
 def test_demo_writes_two_mp4s_and_a_youtube_chapter_list(tmp_path: Path) -> None:
-    """The demo exits 0 within two minutes, leaving H.264/AAC MP4s of the right lengths and a valid chapters.txt."""
+    """The demo exits 0 within three minutes, leaving H.264/AAC MP4s of the right lengths and a valid chapters.txt."""
     out = tmp_path / "demo out"
     started = time.monotonic()
     done = subprocess.run(
@@ -60,7 +62,8 @@ def test_demo_writes_two_mp4s_and_a_youtube_chapter_list(tmp_path: Path) -> None
     )
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert elapsed < 120, f"the demo took {elapsed:.0f} s"
+    # About a minute of CPU; the bar leaves room for a busy machine.
+    assert elapsed < 180, f"the demo took {elapsed:.0f} s"
 
     reel, lecture, chapters = out / "highlight-reel.mp4", out / "lecture-segments.mp4", out / "chapters.txt"
     for path in (reel, lecture, chapters, out / "sample"):
@@ -76,7 +79,8 @@ def test_demo_writes_two_mp4s_and_a_youtube_chapter_list(tmp_path: Path) -> None
     reel_info = asyncio.run(probe(reel))
     assert (reel_info.video_codec, reel_info.audio_codec) == ("h264", "aac")
     assert (reel_info.width, reel_info.height) == (1920, 1080)
-    assert abs(reel_info.duration_ms / 1000 - REEL_S) < 0.5
+    assert abs(reel_info.duration_ms / 1000 - REEL_S) <= 0.1 * REEL_S
+    assert "whole sentences" in done.stdout
     lecture_info = asyncio.run(probe(lecture))
     assert (lecture_info.video_codec, lecture_info.audio_codec) == ("h264", "aac")
     assert abs(lecture_info.duration_ms / 1000 - SPEECH_S) < 0.2
@@ -87,15 +91,10 @@ def test_demo_writes_two_mp4s_and_a_youtube_chapter_list(tmp_path: Path) -> None
     assert [int(s) for s, _ in embedded] == [s for s, _ in listed]
     cues = parse_subtitles((ASSETS / "lecture_speech.srt").read_text(encoding="utf-8"))
     assert [s for s, _ in listed][1:] == [int(t) for t in slide_changes(cues)]
-    # Without slide headings the titles are phrases of what is said: whole words of the lecture,
-    # short, distinct, never an ellipsis or bare numbering.
-    spoken = {w.strip(".,;:!?").lower() for c in cues for w in c.text.split()}
-    titles = [title for _, title in listed]
-    assert len(set(titles)) == len(titles)
-    for title in titles:
-        assert len(title) <= 49 and "…" not in title and "..." not in title, title
-        assert not title.lower().startswith("chapter"), title
-        assert {w.strip(".,;:!?").lower() for w in title.split()} <= spoken, title
+    # The titles are the slide headings, read off the video.
+    assert [title for _, title in listed] == [slide.heading for slide in SLIDES]
+    # Every export was checked, and none has a black, frozen or silent stretch.
+    assert done.stdout.count("no black, frozen or silent stretches") == 2
     assert "Traceback" not in done.stderr
 
 
@@ -148,7 +147,7 @@ def test_ctrl_c_stops_the_demo_and_its_server(tmp_path: Path) -> None:
         seen = []
         for line in proc.stdout:
             seen.append(line)
-            if "Uploading video + music" in line:
+            if "Uploading video + .srt + music" in line:
                 break
         else:
             pytest.fail("the demo ended before uploading:\n" + "".join(seen))

@@ -2,17 +2,19 @@
 
 What it does, in order:
 
-1. makes a sample lecture in ``<out>/sample`` with ffmpeg: 1280x720 slides with a moving
-   "camera" inset, the spoken lecture shipped in ``nemo_mcp/assets`` (seven sentences with
-   pauses between them), its ``.srt``, and a generated background melody;
+1. makes a sample lecture in ``<out>/sample`` with ffmpeg: three 1280x720 slides on
+   photosynthesis (a heading and bullet points each), the narration shipped in
+   ``nemo_mcp/assets`` (nine sentences with pauses between them, a longer one where the slide
+   changes), its ``.srt``, and a generated background melody;
 2. starts ``nemo-mcp --backend local`` as a subprocess and talks to it over stdio with the
    official MCP client, exactly as an MCP host would (state in a temporary folder, uploads
    allowed from the output folder only);
 3. runs two headline workflows through the tools, showing each call's progress as a bar:
-   a highlight reel (silences cut, music at 20 %, 20 seconds), and learning segments with
-   chapter titles, captions and a YouTube chapter list;
-4. exports both as MP4, writes the chapter list to ``chapters.txt``, and prints what it did
-   and where the files are.
+   a captioned highlight reel of whole sentences (silences cut, music at 20 %, 20 seconds),
+   and learning segments with chapter titles, captions and a YouTube chapter list;
+4. exports both as MP4 (each export checked for length, sound and black, frozen or silent
+   stretches), writes the chapter list to ``chapters.txt``, and prints what it did and where
+   the files are. The chapter titles are the slide headings, read off the video.
 
 The sample is made by :mod:`nemo_mcp.cli.sample`; :mod:`nemo_mcp.cli.console` draws the steps.
 Nothing needs the network or espeak-ng at run time. Returns 0 on success, 1 on failure (with
@@ -135,6 +137,8 @@ class Export:
     info: media.MediaInfo
     size: int
     chapters: list[tuple[float, str]]
+    #: What the server's check of the export found (export_video's ``check``).
+    check: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -197,7 +201,9 @@ async def export(tools: Tools, folder: Path, name: str, label: str) -> Export:
         chapters = await mp4_chapters(target)
     except (media.MediaError, FFmpegError) as exc:
         raise DemoError(f"the exported {name} does not read back as a video: {exc}") from None
-    return Export(target, info, target.stat().st_size, chapters)
+    # CONTACT SHEET: the coordinator wires the preview tool's contact sheet of ``target`` in
+    # here (``<name>.jpg`` beside the MP4) once it is merged.
+    return Export(target, info, target.stat().st_size, chapters, dict(data.get("check") or {}))
 
 
 def chapter_pairs(draft: Any) -> list[tuple[int, str]]:
@@ -227,16 +233,23 @@ async def highlight_reel(tools: Tools, sample: Sample, folder: Path) -> Workflow
     flow = Workflow("Highlight reel", "video-making-ai")
     await tools.call("new_project", {"title": "Highlight reel"}, "New project")
     await tools.call(
-        "upload_media", {"paths": [str(sample.video), str(sample.music)]}, "Uploading video + music"
+        "upload_media",
+        {"paths": [str(sample.video), str(sample.subtitles), str(sample.music)]},
+        "Uploading video + .srt + music",
     )
-    instruction = (
-        f"Cut out silences, add background music at {MUSIC_VOLUME}%, and export as a "
-        f"{REEL_SECONDS}-second highlight reel"
-    )
-    flow.instructions.append(instruction)
-    edit = await tools.call("send_edit", {"instruction": instruction}, "Editing")
-    flow.replies.append(str(edit.get("reply", "")))
-    flow.timeline = str(edit.get("timeline", ""))
+    # Captions first: offline (no speech model) their cues are what keeps the reel to whole sentences.
+    for instruction, label in (
+        ("Add captions", "Captions"),
+        (
+            f"Cut out silences, add background music at {MUSIC_VOLUME}%, and export as a "
+            f"{REEL_SECONDS}-second highlight reel",
+            "Editing",
+        ),
+    ):
+        flow.instructions.append(instruction)
+        edit = await tools.call("send_edit", {"instruction": instruction}, label)
+        flow.replies.append(str(edit.get("reply", "")))
+        flow.timeline = str(edit.get("timeline", ""))
     flow.export = await export(tools, folder, "highlight-reel.mp4", "Exporting the reel")
     return flow
 
@@ -286,6 +299,19 @@ def _describe(export: Export) -> str:
         f"{info.duration_ms / 1000:.1f} s, {info.width}x{info.height}, {codecs}, "
         f"{export.size / 2**20:.1f} MB{chapters}"
     )
+
+
+def _describe_check(check: dict[str, Any]) -> str:
+    """The server's check of an export, in a line: clean, or each problem with its times."""
+    if not check:
+        return "not checked"
+    problems = [
+        f"{p.get('kind')} {p.get('start_s', 0):.1f}-{p.get('end_s', 0):.1f} s"
+        for p in check.get("problems") or []
+    ]
+    sound = "with sound" if check.get("audio") else "NO SOUND"
+    found = "; ".join(problems) if problems else "no black, frozen or silent stretches"
+    return f"{check.get('duration_s', 0):.1f} s for a {check.get('timeline_s', 0):.1f} s timeline, {sound}, {found}"
 
 
 def _log_tail(log: Path, lines: int = 25) -> str:
@@ -370,6 +396,7 @@ async def _run(folder: Path, settings: Settings, console: Console) -> None:
         console.line(f"    Timeline: {flow.timeline}")
         if flow.export is not None:
             console.line(f"    Output: {flow.export.path} ({_describe(flow.export)})")
+            console.line(f"    Check: {_describe_check(flow.export.check)}")
     console.line()
     console.line(f"  YouTube chapters: {folder / 'chapters.txt'}")
     console.line(_indent("\n".join(chapters), "    "))

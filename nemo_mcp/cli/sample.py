@@ -1,10 +1,11 @@
-"""The demo's sample lecture, made with ffmpeg: slides with a camera inset, speech, subtitles, music."""
+"""The demo's sample lecture, made with ffmpeg: titled slides with bullet points, narration, subtitles, music."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib.resources
 import itertools
+import math
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -13,14 +14,46 @@ from pathlib import Path
 import anyio
 
 from nemo_mcp.cli.console import Console, DemoError, StepProgress
-from nemo_mcp.engine import media
+from nemo_mcp.engine import media, render
 from nemo_mcp.engine.ffmpeg import FFmpegError, ffmpeg_command, run_ffmpeg
+from nemo_mcp.engine.render import graph
 
 SAMPLE_SIZE = (1280, 720)
 SAMPLE_FPS = 25
 # The number of slide changes, placed in the longest pauses between cues (the topic breaks).
 SLIDE_CHANGES = 2
-_SLIDE_COLOURS = ("0x1d3557", "0x2a9d8f", "0x6d597a", "0x9c6644", "0x386641")
+
+
+@dataclass(frozen=True)
+class Slide:
+    heading: str
+    bullets: tuple[str, ...]
+
+
+# What each part of the narration (nemo_mcp/assets, made by tools/make_demo_speech.py) is about.
+LECTURE_TITLE = "Photosynthesis"
+SLIDES = (
+    Slide(
+        "What is photosynthesis?",
+        (
+            "How green plants make their own food",
+            "The energy comes from light",
+            "It happens in the chloroplasts",
+        ),
+    ),
+    Slide(
+        "What goes in, what comes out",
+        ("In: water and carbon dioxide", "Powered by sunlight", "Out: sugar and oxygen"),
+    ),
+    Slide(
+        "Why it matters",
+        ("Sugar feeds the plant", "Oxygen is the air we breathe", "Food for animals and people"),
+    ),
+)
+# A calm palette: paper and ink for the text, a leaf-green accent, and a colour per part for the side
+# panel (leaf, sun, sky). The panels differ enough in brightness that each slide change is a scene change.
+_PAPER, _INK, _ACCENT, _MUTED = "0xF7F5EF", "0x1F2933", "0x40916C", "0x52606D"
+_PANELS = ("0x2D6A4F", "0xE9C46A", "0x457B9D")
 
 
 @dataclass(frozen=True)
@@ -53,33 +86,50 @@ def slide_changes(cues: Sequence[media.Cue], count: int = SLIDE_CHANGES) -> tupl
     return tuple(sorted(mid for _, mid in gaps[:count]))
 
 
-def _slides_graph(duration_s: float, cues: Sequence[media.Cue], changes: Sequence[float]) -> str:
-    """A lavfi graph of lecture slides: a colour per topic, a header, a bar per spoken sentence, a camera inset."""
+def _fonts() -> tuple[str | None, str | None]:
+    """The engine's font file for the body and its bold face for headings (the same file when there is none)."""
+    found = render.find_font()
+    if found is None:
+        return None, None  # ffmpeg's own default font
+    regular = found[0]
+    bold = regular.with_name(regular.stem + "-Bold" + regular.suffix)
+    return str(regular), str(bold if bold.is_file() else regular)
+
+
+def _text(stream: graph.Stream, text: str, font: str | None, **options: graph.Value) -> graph.Stream:
+    fontfile: dict[str, graph.Value] = {"fontfile": font} if font else {}
+    return stream.filter("drawtext", text=text, expansion="none", **fontfile, **options)
+
+
+def _slide(index: int, slide: Slide, seconds: float) -> graph.Stream:
+    """One slide, drawn once a second and repeated: part and heading, bullets, the part's number in a side panel."""
     w, h = SAMPLE_SIZE
-    d = f"{duration_s:.3f}"
-    bounds = [0.0, *changes, duration_s + 1]
-    chain = [f"color=c={_SLIDE_COLOURS[0]}:s={w}x{h}:r={SAMPLE_FPS}:d={d}"]
-    for i, start in enumerate(changes, start=1):
-        colour = _SLIDE_COLOURS[i % len(_SLIDE_COLOURS)]
-        chain.append(f"drawbox=x=0:y=0:w=iw:h=ih:c={colour}:t=fill:enable='gte(t,{start:.3f})'")
-    chain.append("drawbox=x=0:y=0:w=iw:h=110:c=black@0.35:t=fill")
-    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
-        # An accent square in the header; the engine writes chapter titles beside it.
-        accent = _SLIDE_COLOURS[(i + 2) % len(_SLIDE_COLOURS)]
-        chain.append(f"drawbox=x=40:y=30:w=50:h=50:c={accent}:t=fill:enable='between(t,{a:.3f},{b:.3f})'")
-        inside = [c for c in cues if a <= c.start_ms / 1000 < b]
-        for row, cue in enumerate(inside):
-            width = 520 + (len(cue.text) * 7) % 280
-            until = f"{b:.3f}"
-            chain.append(
-                f"drawbox=x=80:y={190 + 80 * row}:w={width}:h=36:c=white@0.85:t=fill:"
-                f"enable='between(t,{cue.start_ms / 1000:.3f},{until})'"
-            )
-    slides = ",".join(chain)
-    return (
-        f"{slides}[slides];testsrc2=s=320x180:r={SAMPLE_FPS}:d={d}[cam];"
-        f"[slides][cam]overlay=x=W-w-60:y=170,format=yuv420p[v]"
-    )
+    panel_x = 880
+    regular, bold = _fonts()
+    # Drawn at one frame a second (a whole second more than needed), then repeated and cut to length.
+    v = graph.source("color", "v", c=_PAPER, s=f"{w}x{h}", r=1, d=math.ceil(seconds) + 1)
+    v = v.filter("drawbox", x=panel_x, y=0, w=w - panel_x, h=h, c=_PANELS[index % len(_PANELS)], t="fill")
+    v = _text(v, str(index + 1), bold, x=f"{panel_x}+({w - panel_x}-text_w)/2", y="(h-text_h)/2 - 40",
+              fontsize=320, fontcolor=f"{_PAPER}@0.85")  # fmt: skip
+    kicker = f"PART {index + 1} OF {len(SLIDES)}  \N{MIDDLE DOT}  {LECTURE_TITLE.upper()}"
+    v = _text(v, kicker, bold, x=80, y=112, fontsize=22, fontcolor=_ACCENT)
+    v = _text(v, slide.heading, bold, x=80, y=152, fontsize=44, fontcolor=_INK)
+    v = v.filter("drawbox", x=80, y=224, w=110, h=6, c=_ACCENT, t="fill")
+    for row, bullet in enumerate(slide.bullets):
+        y = 296 + 84 * row
+        v = v.filter("drawbox", x=84, y=y + 11, w=13, h=13, c=_ACCENT, t="fill")
+        v = _text(v, bullet, regular, x=120, y=y, fontsize=34, fontcolor=_INK)
+    v = v.filter("fps", SAMPLE_FPS).filter("trim", duration=graph.number(seconds))
+    return v.filter("setpts", "PTS-STARTPTS")
+
+
+def _slides_graph(duration_s: float, changes: Sequence[float]) -> str:
+    """A lavfi graph of the lecture's slides, each shown from one change to the next, as ``[v]``."""
+    bounds = [0.0, *changes, duration_s]
+    spans = itertools.pairwise(bounds)
+    shown = [_slide(i, slide, b - a) for i, (slide, (a, b)) in enumerate(zip(SLIDES, spans, strict=True))]
+    (joined,) = graph.join("concat", shown, ["v"], n=len(shown), v=1, a=0)
+    return graph.serialise({"v": joined.filter("format", "yuv420p")}, separator=";")
 
 
 # A plucked arpeggio over a low drone: four notes a second, eight to a bar.
@@ -131,12 +181,12 @@ async def make_sample(folder: Path, console: Console) -> Sample:
             shutil.copyfile(srt, subtitles)
             info = await media.probe(speech)
             duration_s = info.duration_ms / 1000
-            changes = slide_changes(cues)
+            changes = slide_changes(cues, len(SLIDES) - 1)
             # The music takes a small share of the bar: it encodes about 50 times faster than the video.
             total = duration_s + 1
             await _ffmpeg_with_progress(
                 [
-                    "-filter_complex", _slides_graph(duration_s, cues, changes),
+                    "-filter_complex", _slides_graph(duration_s, changes),
                     "-i", str(speech),
                     "-map", "[v]", "-map", "0:a",
                     "-c:v", "libx264", "-preset", "ultrafast", "-crf", "30", "-g", str(2 * SAMPLE_FPS),

@@ -134,6 +134,9 @@ async def _export(progress: Progress, state: AppState, order: _Order, deadline: 
                 notes=notes.items,
             )
     saved = f" and saved to {path}" if path else "; download it from the link"
+    # The check ran in the render job (local engine) or in the download job (cloud).
+    checks = exports.checks_of(mgr.store.get_render(mgr.backend, record.render_id) or record)
+    found = exports.describe_checks(checks)
     return ExportOut(
         render_id=record.render_id,
         status="completed",
@@ -141,7 +144,8 @@ async def _export(progress: Progress, state: AppState, order: _Order, deadline: 
         finished=True,
         download_url=status.output_url or record.output_url,
         file=str(path) if path else None,
-        message=f"The export is ready{saved}.",
+        check=checks or {},
+        message=f"The export is ready{saved}." + (f" {found}" if found else ""),
         notes=notes.items,
     )
 

@@ -29,11 +29,15 @@ async def follow_transfer(
     """
 
     async def show() -> None:
-        shown = -1
+        shown, stage = -1, None
         while True:
             # Taken before reporting: a change while a report is being sent is not missed.
             moved, ended = job.watch(), job.done.is_set()
-            if job.sent != shown:
+            if job.stage != stage:
+                stage = job.stage
+                if stage:
+                    await progress.say(stage)
+            elif job.sent != shown:
                 shown = job.sent
                 if job.total:
                     line = f"{verb} {mb(shown)} of {mb(job.total)} MB"

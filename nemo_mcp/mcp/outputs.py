@@ -144,6 +144,9 @@ class ExportOut(Out):
     finished: bool
     download_url: str | None = None
     file: str | None = None
+    # The check of the MP4, empty when none ran: {duration_s, timeline_s, size_bytes, audio,
+    # problems: [{kind: black|frozen|silent, start_s, end_s}]}. A bare object keeps tools/list small.
+    check: Annotated[dict[str, Any], WithJsonSchema({"type": "object"})] = Field(default_factory=dict)
     message: str
     notes: list[str] = Field(default_factory=list)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,6 +30,8 @@ from nemo_mcp.service.store import RenderRecord
 
 if TYPE_CHECKING:
     from nemo_mcp.service.projects import Notes, SessionManager
+
+log = logging.getLogger(__name__)
 
 #: Poll delays while a render's progress gives no usable estimate (the vendor documents 30 s).
 POLL_SCHEDULE = (2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0)
@@ -146,7 +149,12 @@ async def start_or_attach(
     # Record the id first: if this process dies mid-request the job can still be found.
     record = mgr.store.save_render(
         RenderRecord(
-            render_id=render_id, backend=mgr.backend, session_id=sid, status="starting", draft_hash=digest
+            render_id=render_id,
+            backend=mgr.backend,
+            session_id=sid,
+            status="starting",
+            draft_hash=digest,
+            expected=_expected_json(draft),
         )
     )
 
@@ -164,9 +172,7 @@ async def start_or_attach(
     if status.id and status.id != render_id:
         # The backend chose its own id: keep that one and forget the provisional one.
         mgr.store.delete_render(mgr.backend, render_id)
-        record = RenderRecord(
-            render_id=status.id, backend=mgr.backend, session_id=sid, status=status.status, draft_hash=digest
-        )
+        record = RenderRecord(**{**record.__dict__, "render_id": status.id, "status": status.status})
     return _record_status(mgr, record, status), False
 
 
@@ -180,9 +186,70 @@ def _record_status(mgr: SessionManager, record: RenderRecord, status: RenderStat
                 "progress": status.progress,
                 "output_url": status.output_url or record.output_url,
                 "error": status.error,
+                "checks": _checks_json(status) or record.checks,
             }
         )
     )
+
+
+def _expected_json(draft: dict[str, Any]) -> str:
+    """What the timeline asks for, kept with the render for the check of the downloaded MP4."""
+    from nemo_mcp.engine import media
+
+    return json.dumps(media.expected_of(draft).as_dict())
+
+
+def _checks_json(status: RenderStatus) -> str | None:
+    """The check a backend ran itself (the local engine reports it in the render status)."""
+    found = (status.model_extra or {}).get("checks")
+    return json.dumps(found) if isinstance(found, dict) else None
+
+
+def checks_of(record: RenderRecord) -> dict[str, Any] | None:
+    """The check recorded for a render, as the tool result carries it."""
+    found = json.loads(record.checks) if record.checks else None
+    return found if isinstance(found, dict) else None
+
+
+def describe_checks(check: dict[str, Any] | None) -> str:
+    """One plain sentence about what the check of an MP4 found (see :func:`checks_of`), or ''."""
+    if not check:
+        return ""
+    parts: list[str] = []
+    for p in check.get("problems") or []:
+        what = {"black": "a black picture", "frozen": "a frozen picture", "silent": "silence"}.get(
+            p.get("kind"), ""
+        )
+        if what:
+            parts.append(f"{what} from {p['start_s']:.1f} s to {p['end_s']:.1f} s")
+    timeline_s = float(check.get("timeline_s") or 0)
+    if timeline_s > 0 and abs(float(check.get("duration_s") or 0) - timeline_s) > 1.0:
+        parts.append(f"{check['duration_s']:.1f} s long against a timeline of {check['timeline_s']:.1f} s")
+    return ("The check of the MP4 found " + "; ".join(parts) + ".") if parts else ""
+
+
+async def check_download(
+    mgr: SessionManager,
+    record: RenderRecord,
+    path: Path,
+    on_progress: Callable[[float], Awaitable[None]] | None = None,
+) -> RenderRecord:
+    """Check a downloaded MP4 here against its timeline, unless the backend already checked it.
+
+    A file that cannot be read is left unchecked (it is the user's file; the download stands).
+    """
+    from nemo_mcp.engine import media
+
+    current = mgr.store.get_render(mgr.backend, record.render_id) or record
+    if current.checks:
+        return current
+    expected = media.Expected.from_dict(json.loads(current.expected) if current.expected else None)
+    try:
+        found = await media.check_export(path, expected, on_progress=on_progress)
+    except media.MediaError as exc:
+        log.warning("the downloaded render %s could not be checked: %s", record.render_id, exc)
+        return current
+    return mgr.store.save_render(RenderRecord(**{**current.__dict__, "checks": json.dumps(found.as_dict())}))
 
 
 def next_poll_delay(attempt: int, history: list[tuple[float, float]], *, loopback: bool = False) -> float:

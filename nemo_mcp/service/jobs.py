@@ -145,11 +145,18 @@ class Transfer(Job[T]):
         self.key = key
         self.sent = 0
         self.total: int | None = None
+        #: What it does after the bytes have moved (checking a downloaded MP4), for whoever shows it.
+        self.stage: str | None = None
         self._moved = anyio.Event()
 
     async def on_bytes(self, sent: int, total: int | None) -> None:
         """The transfer's progress callback: keep the counts and wake whoever shows them."""
         self.sent, self.total = sent, total
+        self._wake()
+
+    async def on_stage(self, text: str) -> None:
+        """Say what the transfer does now that is not moving bytes."""
+        self.stage = text
         self._wake()
 
     def watch(self) -> anyio.Event:
@@ -279,9 +286,16 @@ class RenderDownload(Transfer[Path]):
         self.overwrite = overwrite
 
     async def work(self) -> Path:
-        return await exports.download(
+        path = await exports.download(
             self.mgr, self.record, self.dest, overwrite=self.overwrite, on_progress=self.on_bytes
         )
+
+        async def checking(fraction: float) -> None:
+            await self.on_stage(f"Checking the MP4 ({fraction:.0%})")
+
+        # The cloud does not check its renders: the file is checked here, as part of its download.
+        await exports.check_download(self.mgr, self.record, path, on_progress=checking)
+        return path
 
 
 def download_key(mgr: SessionManager, render_id: str, dest: Path) -> Hashable:

@@ -62,6 +62,8 @@ CREATE TABLE IF NOT EXISTS renders (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     draft_hash TEXT,
+    expected TEXT,
+    checks TEXT,
     PRIMARY KEY (backend, render_id)
 );
 CREATE INDEX IF NOT EXISTS renders_by_session ON renders (backend, session_id, created);
@@ -118,6 +120,10 @@ class RenderRecord:
     updated: float = 0.0
     #: What was rendered (draft + format + quality), so asking again for the same export finds this one.
     draft_hash: str | None = None
+    #: What the timeline asked for (``media.Expected`` as JSON), for the check of the downloaded MP4.
+    expected: str | None = None
+    #: What the check of the MP4 found (``media.ExportCheck`` as JSON).
+    checks: str | None = None
 
 
 def _to_epoch(value: datetime | float | None) -> float | None:
@@ -165,8 +171,11 @@ class Store:
         with self._lock:
             self._db.executescript(_SCHEMA)  # manages its own transaction, so outside _tx
             columns = {row["name"] for row in self._db.execute("PRAGMA table_info(renders)")}
-            if "draft_hash" not in columns:  # a store written before renders kept their hash
-                self._db.execute("ALTER TABLE renders ADD COLUMN draft_hash TEXT")
+            # Columns added since the first stores were written: a hash of what was rendered, what
+            # its timeline asked for, and what the check of the MP4 found.
+            for column in ("draft_hash", "expected", "checks"):
+                if column not in columns:
+                    self._db.execute(f"ALTER TABLE renders ADD COLUMN {column} TEXT")
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -300,7 +309,8 @@ class Store:
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO renders(render_id, backend, session_id, status, progress, output_url, "
-                "local_file, error, created, updated, draft_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "local_file, error, created, updated, draft_hash, expected, checks) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rec.render_id,
                     rec.backend,
@@ -313,6 +323,8 @@ class Store:
                     rec.created,
                     rec.updated,
                     rec.draft_hash,
+                    rec.expected,
+                    rec.checks,
                 ),
             )
         return rec

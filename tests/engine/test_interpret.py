@@ -584,6 +584,44 @@ async def test_highlight_reel_hits_target_length() -> None:
 
 
 @pytest.mark.anyio
+async def test_highlight_reel_without_a_recogniser_keeps_whole_captioned_sentences() -> None:
+    """With captions from a subtitle file and no speech recognition, the reel is made of whole caption cues."""
+    total = 60_000
+    subs = _other("s", "subtitle", "v.srt", total)
+    state = _state(_video("v", total), subs)
+    said = [
+        (1000, 6000),
+        (8000, 14_000),
+        (16_000, 22_000),
+        (24_000, 31_000),
+        (33_000, 40_000),
+        (42_000, 58_000),
+    ]
+    words = ["plants", "light", "plants make sugar", "water", "plants need light", "oxygen"]
+    cues = {
+        "s": [
+            TimedText(a, b, f"Sentence {i} about {w}.")
+            for i, ((a, b), w) in enumerate(zip(said, words, strict=True))
+        ]
+    }
+    executor = Executor(state, FakeAnalyzer(subtitles=cues))
+    for op in plan("add captions").operations + plan("make a 20-second highlight reel").operations:
+        result = await executor.run(op)
+        assert result.ok, result.message
+    captions = ops.find_track(state.draft, ops.TEXT, "caption")
+    assert captions is not None
+    texts = [seg["m"]["text"] for seg in captions["sg"]]
+    # Whole cues only, in story order, about 20 s (each with its pause): never a sentence cut short.
+    assert texts and all(t.startswith("Sentence ") for t in texts), texts
+    assert texts == sorted(texts)
+    assert 18_000 <= ops.timeline_ms(state.draft) <= 22_000, ops.timeline_ms(state.draft)
+    for seg in captions["sg"]:
+        index = int(seg["m"]["text"].split()[1])
+        a, b = said[index]
+        assert seg["d"] == b - a
+
+
+@pytest.mark.anyio
 async def test_title_card_and_summary_slide_are_cards() -> None:
     """A title card opens the spine and a summary slide closes it, listing the chapter titles."""
     state = _state(_video("v", 60_000))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from nemo_mcp.draft import clock, format_length, ops
+from nemo_mcp.draft import TEXT, clock, format_length, ops
 from nemo_mcp.draft.ops import Interval
 from nemo_mcp.engine.edit import spoken
 from nemo_mcp.engine.edit.operations import (
@@ -216,12 +216,30 @@ async def make_highlight_reel(ws: Workspace, op: MakeHighlightReel) -> Outcome:
         try:
             sentences = spoken.timeline_sentences(ws.draft, await spoken.transcripts(ws))
         except MediaError as exc:
-            note = f" Speech recognition was not available ({ws.speech_unavailable(exc)}), so I went by sound and scene changes."
+            note = f" Speech recognition was not available ({ws.speech_unavailable(exc)}), so I went by"
         else:
             if sentences:
                 return _sentence_reel(ws, sentences, target_ms, total)
+    # Without a transcript the captions (from the user's subtitle file) still say where sentences end.
+    captions = _caption_sentences(ws.draft)
+    if captions:
+        message, extra = _sentence_reel(ws, captions, target_ms, total)
+        return message + (f"{note} the captions' sentences." if note else ""), extra
     message, extra = await _lively_reel(ws, target_ms, total)
-    return message + note, extra
+    return message + (f"{note} sound and scene changes." if note else ""), extra
+
+
+def _caption_sentences(draft: dict[str, object]) -> list[spoken.SpokenSentence]:
+    """The timeline's captions as sentences, when it has any."""
+    track = ops.find_track(draft, TEXT, "caption")
+    found = [
+        spoken.SpokenSentence(
+            ops.as_int(seg.get("s")), ops.as_int(seg.get("s")) + ops.as_int(seg.get("d")), text
+        )
+        for seg in (ops.segments(track) if track is not None else [])
+        if isinstance(text := ops.peek_meta(seg).get("text"), str) and text.strip()
+    ]
+    return sorted((s for s in found if s.end > s.start), key=lambda s: s.start)
 
 
 def _sentence_reel(

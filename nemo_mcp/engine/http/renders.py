@@ -42,6 +42,8 @@ QUALITY_ALIASES = {
     "high": "high", "best": "high", "1080p": "high", "standard": "standard", "medium": "standard",
     "normal": "standard", "draft": "draft", "low": "draft", "fast": "draft", "preview": "draft",
 }  # fmt: skip
+# The render's share of an export's progress (percent); the check of the MP4 takes the rest.
+RENDER_SHARE = 90.0
 _RENDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -65,6 +67,8 @@ def _render_view(record: RenderRecord, base: str) -> dict[str, Any]:
             "duration": round((record.duration_ms or 0) / 1000, 3),
             "size": record.size,
         }
+        if record.checks:
+            data["checks"] = json.loads(record.checks)
     if record.error:
         data["error"] = record.error
     return data
@@ -220,7 +224,7 @@ class _Export:
                 return
 
         async def progress(fraction: float) -> None:
-            self._update(progress=max(1.0, min(99.0, fraction * 100)))
+            self._update(progress=max(1.0, min(99.0, fraction * RENDER_SHARE)))
 
         try:
             result = await render_mod.render_draft(
@@ -239,14 +243,36 @@ class _Export:
             logger.warning("local engine: render %s failed: %s", self.render_id, exc, exc_info=True)
             self._update(status="failed", error=redact(scrub_paths(str(exc)))[:500] or "failed")
             return
+        checks = await self._check(result.path)
         self._update(
             status="completed",
             progress=100,
             output_path=str(result.path),
             duration_ms=result.duration_ms,
             size=result.size,
+            checks=json.dumps(checks) if checks is not None else None,
         )
         self._note_generated(result)
+
+    async def _check(self, path: Path) -> dict[str, Any] | None:
+        """The export check of the finished MP4 (the last share of the progress); None if it could not run."""
+        infos = {mid: src.info for mid, src in self.sources.items()}
+        expected = media_mod.expected_of(
+            self.draft,
+            stills={mid for mid, info in infos.items() if info.kind == "image"},
+            mute={mid for mid, info in infos.items() if not info.has_audio},
+        )
+
+        async def progress(fraction: float) -> None:
+            self._update(progress=min(99.0, RENDER_SHARE + fraction * (99 - RENDER_SHARE)))
+
+        try:
+            found = await media_mod.check_export(path, expected, on_progress=progress)
+        except media_mod.MediaError as exc:
+            # The MP4 is made; a check that cannot read it is logged, not a failed export.
+            logger.warning("local engine: the check of render %s failed: %s", self.render_id, exc)
+            return None
+        return found.as_dict()
 
     def _fail_if_unfinished(self) -> None:
         current = self.engine.store.get_render(self.render_id)

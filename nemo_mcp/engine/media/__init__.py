@@ -7,7 +7,8 @@
 - :mod:`.speech`: speech recognition with word timings and voice activity (faster-whisper),
   the model chosen and fetched by :mod:`.whisper_models`;
 - :mod:`.captions`: timed words made into readable captions;
-- :mod:`.ocr`: on-screen text, one frame per scene (RapidOCR), the heading told from the body.
+- :mod:`.ocr`: on-screen text, one frame per scene (RapidOCR), the heading told from the body;
+- :mod:`.checks`: an exported MP4 against its timeline (length, sound, black/frozen/silent stretches).
 
 Every failure the user can fix is a :class:`MediaError` whose text names the fix. PyAV,
 pysubs2, faster-whisper and RapidOCR are imported only when a function needs them.
@@ -17,6 +18,13 @@ from __future__ import annotations
 
 from nemo_mcp.engine.media.analysis import detect_scenes, detect_silences
 from nemo_mcp.engine.media.captions import MAX_CAPTION_CHARS, MAX_CAPTION_MS, MIN_CAPTION_MS, words_to_cues
+from nemo_mcp.engine.media.checks import (
+    Expected,
+    ExportCheck,
+    Problem,
+    check_export,
+    expected_of,
+)
 from nemo_mcp.engine.media.errors import MediaError
 from nemo_mcp.engine.media.ocr import SceneText, TextLine, ocr_available, read_scene_text, split_heading
 from nemo_mcp.engine.media.probe import PROBE_TIME_LIMIT_S, MediaInfo, MediaKind, probe
@@ -47,19 +55,24 @@ __all__ = [
     "PROBE_TIME_LIMIT_S",
     "SUBTITLE_SUFFIXES",
     "Cue",
+    "Expected",
+    "ExportCheck",
     "MediaError",
     "MediaInfo",
     "MediaKind",
     "ModelChoice",
+    "Problem",
     "Progress",
     "SceneText",
     "Sentence",
     "TextLine",
     "Transcript",
     "Word",
+    "check_export",
     "choose_model",
     "detect_scenes",
     "detect_silences",
+    "expected_of",
     "missing_model_message",
     "model_cache_dir",
     "ocr_available",
