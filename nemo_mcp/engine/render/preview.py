@@ -21,8 +21,8 @@ from nemo_mcp.engine.render.command import graph_args
 from nemo_mcp.engine.render.compose import compose
 from nemo_mcp.engine.render.plan import Piece, Plan, Text
 
-# One frame per asked time at this rate: each lasts 100 ms, so text timing (in ASS centiseconds)
-# never falls between frames.
+# One frame per asked time at this rate: each lasts 100 ms, far more than ASS's centisecond
+# timing needs to tell one moment's texts from the next's.
 PREVIEW_FPS = Fraction(10)
 # Pieces of one source further apart than this seek afresh; nearer ones are decoded through.
 PREVIEW_SEEK_GAP_MS = 2000
@@ -54,7 +54,9 @@ def _moment(plan: Plan, index: int, ms: int) -> tuple[Piece, list[Text]]:
     into_ms = round((frame - piece.start_frame) * 1000 / plan.fps)
     still = piece.source is None or piece.source.info.kind == "image"
     one = replace(piece, start_frame=index, frames=1, in_ms=piece.in_ms + (0 if still else into_ms))
-    start, end = index * 100, (index + 1) * 100
+    # Centred on the frame's own time (index x 100 ms) and well clear of its neighbours: libass
+    # rounds event times, and a text must never spill onto the next moment's frame.
+    start, end = max(0, index * 100 - 40), index * 100 + 40
     texts = [replace(t, start_ms=start, end_ms=end) for t in plan.texts if t.start_ms <= at_ms < t.end_ms]
     return one, texts
 
