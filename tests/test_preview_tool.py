@@ -59,7 +59,7 @@ def _image(result: CallToolResult) -> Image.Image:
     assert isinstance(first, ImageContent) and first.mime_type == "image/jpeg"
     data = base64.b64decode(first.data)
     out = result.structured_content or {}
-    assert KEYS <= set(out) and out["bytes"] == len(data)
+    assert set(out) >= KEYS and out["bytes"] == len(data)
     image = Image.open(io.BytesIO(data))
     assert image.size == (out["width"], out["height"])
     return image
