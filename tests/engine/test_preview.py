@@ -162,3 +162,28 @@ def test_times_spread_over_the_range_without_the_ends() -> None:
     assert choose_times(10.0, Ask(start_s=2, end_s=4, count=2)) == [2.5, 3.5]
     assert choose_times(10.0, Ask(start_s=3, single=True)) == [3.0]
     assert choose_times(10.0, Ask(times_s=(10.0,))) == [9.95]
+
+
+@pytest.fixture(scope="module")
+def keyed_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ten seconds with a keyframe every 2 s exactly (no extra ones at scene changes)."""
+    out = tmp_path_factory.mktemp("preview") / "keyed.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=10",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+        str(out),
+    )  # fmt: skip
+    return out
+
+
+async def test_spread_frames_move_back_to_keyframes_and_exact_times_stay(
+    keyed_clip: Path, tmp_path: Path
+) -> None:
+    """A 5-frame sheet over 10 s shows the keyframes at 0, 2, … 8 s (each at most half a step back);
+    exact times are shown exactly, for a file and for the timeline."""
+    file_sheet = await preview_file(keyed_clip, Ask(count=5), name="keyed.mp4")
+    assert [c.time_s for c in file_sheet.sheet.cells] == [0.0, 2.0, 4.0, 6.0, 8.0]
+    timeline = await _preview(keyed_clip, _draft(), Ask(count=5), tmp_path)
+    assert [c.time_s for c in timeline.sheet.cells] == [0.0, 2.0, 4.0, 6.0, 8.0]
+    exact = await _preview(keyed_clip, _draft(), Ask(times_s=(1.0, 3.0)), tmp_path)
+    assert [c.time_s for c in exact.sheet.cells] == [1.0, 3.0]

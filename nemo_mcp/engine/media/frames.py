@@ -90,3 +90,35 @@ class _Decoder:
         w, h = fit(picked.width, picked.height, *self._box)
         image: Image = picked.to_image(width=w, height=h)
         return image
+
+
+def keyframes_before(path: Path, times_s: Sequence[float]) -> list[float | None]:
+    """For each time, the time of the last keyframe at or before it (None where it cannot be told).
+
+    Read from the packets alone, nothing decoded: a seek and one packet per time. A picture at a
+    keyframe costs one frame to decode, where one between keyframes costs every frame since the last.
+    """
+    import av
+
+    found: list[float | None] = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return [None] * len(times_s)
+            stream = container.streams.video[0]
+            for t in times_s:
+                container.seek(max(0, int(t * 1_000_000)), any_frame=False, backward=True)
+                packet = next((p for p in container.demux(stream) if p.pts is not None), None)
+                pts = None if packet is None else packet.pts
+                base = None if packet is None else packet.time_base
+                at = None if pts is None or base is None else float(pts * base)
+                found.append(at if at is not None and at <= t + 1e-3 else None)
+    except Exception:  # a file whose packets cannot be read is decoded the slow, exact way
+        return [None] * len(times_s)
+    return found
+
+
+def snap_to_keyframes(path: Path, times_s: Sequence[float], tolerance_s: float) -> list[float]:
+    """Each time moved back to the keyframe before it when that is at most ``tolerance_s`` earlier."""
+    keys = keyframes_before(path, times_s)
+    return [k if k is not None and t - k <= tolerance_s else t for t, k in zip(times_s, keys, strict=True)]

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nemo_mcp.engine.media.errors import REEXPORT, MediaError
-from nemo_mcp.engine.media.frames import grab_frames
+from nemo_mcp.engine.media.frames import grab_frames, snap_to_keyframes
 from nemo_mcp.engine.media.sheet import Sheet, cell_box, clock, make_sheet
 
 #: A sheet holds 1 to MAX_COUNT pictures; more would make each too small to read.
 MAX_COUNT = 16
 DEFAULT_COUNT = 12
+#: The furthest a spread-out frame moves back to a keyframe.
+MAX_SNAP_S = 10.0
 
 
 class PreviewError(MediaError):
@@ -79,6 +81,17 @@ def choose_times(duration_s: float, ask: Ask, *, what: str = "the timeline") -> 
     return [round(lo + (i + 0.5) * step, 3) for i in range(ask.count)]
 
 
+def spread_tolerance(ask: Ask, times: Sequence[float]) -> float:
+    """How far a spread-out frame may move back to a keyframe (0 for exact times or one frame).
+
+    A contact sheet samples a range, so a frame a few seconds earlier shows it as well, and a
+    frame at a keyframe decodes in a fraction of the time (its time is labelled as it is).
+    """
+    if ask.times_s is not None or ask.single or len(times) < 2:
+        return 0.0
+    return min(MAX_SNAP_S, (times[1] - times[0]) / 2)
+
+
 def duration_of(path: Path) -> float:
     """The length of a video file in seconds (0 for a picture), read from its container."""
     import av
@@ -103,6 +116,8 @@ def file_sheet(path: Path, ask: Ask, *, name: str | None = None) -> tuple[Sheet,
         times: Sequence[float] = [0.0]
     else:
         times = choose_times(duration, ask, what=what)
+        if tolerance := spread_tolerance(ask, times):
+            times = snap_to_keyframes(path, times, tolerance)
     single = ask.single or len(times) == 1
     import av
 
