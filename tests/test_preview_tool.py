@@ -180,3 +180,15 @@ async def test_cloud_previews_a_downloaded_export_by_render_id(tmp_path: Path, l
         assert "download them with export_video first" in _error(
             await client.call_tool("preview", {"source": "r_away"})
         )
+
+
+async def test_local_previews_an_export_by_its_render_id(tmp_path: Path, lesson: Path) -> None:
+    """After export_video, the MP4 it made is previewed by the render id it returned."""
+    async with local(tmp_path, lesson) as client:
+        exported = await client.call_tool("export_video", {"quality": "draft"})
+        assert not exported.is_error, exported.content
+        render_id = (exported.structured_content or {})["render_id"]
+        result = await client.call_tool("preview", {"source": render_id, "count": 3})
+    _image(result)
+    out = result.structured_content or {}
+    assert out["source"].endswith(".mp4") and len(out["frames"]) == 3 and out["chapters"] == []
