@@ -157,11 +157,7 @@ def _upload(mgr: SessionManager, project: str, source: str) -> UploadRecord:
 
 def _still_there(record: UploadRecord) -> Path:
     path = Path(record.path)
-    try:
-        st = path.stat()
-    except OSError:
-        st = None
-    if st is None or (st.st_size, st.st_mtime_ns) != (record.size, record.mtime_ns):
+    if not record.unchanged():
         raise PreviewFailed(
             f"{record.filename} was moved or changed on this computer since it was uploaded ({path}): put it "
             "back, or upload it again and preview the new upload."
