@@ -10,6 +10,7 @@ time, and ffmpeg writes the frames as raw pictures instead of an MP4.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -51,7 +52,9 @@ def _moment(plan: Plan, index: int, ms: int) -> tuple[Piece, list[Text]]:
     frame = min(max(0, plan.frame_at(ms)), plan.total_frames - 1)
     piece = _piece_at(plan, frame)
     at_ms = plan.ms_at(frame)
-    into_ms = round((frame - piece.start_frame) * 1000 / plan.fps)
+    # Rounded up: a seek to a hair before a keyframe (333.333 for 333.3333…) lands on the keyframe
+    # before it and decodes seconds of frames; a hair after costs one more frame.
+    into_ms = math.ceil((frame - piece.start_frame) * 1000 / plan.fps)
     still = piece.source is None or piece.source.info.kind == "image"
     one = replace(piece, start_frame=index, frames=1, in_ms=piece.in_ms + (0 if still else into_ms))
     # Centred on the frame's own time (index x 100 ms) and well clear of its neighbours: libass
