@@ -7,7 +7,8 @@
 - :mod:`.speech`: speech recognition with word timings and voice activity (faster-whisper),
   the model chosen and fetched by :mod:`.whisper_models`;
 - :mod:`.captions`: timed words made into readable captions;
-- :mod:`.ocr`: on-screen text, one frame per scene (RapidOCR), the heading told from the body.
+- :mod:`.ocr`: on-screen text, one frame per scene (RapidOCR), the heading told from the body;
+- :mod:`.frames`, :mod:`.sheet`, :mod:`.preview`: pictures at given times, laid out as a contact sheet.
 
 Every failure the user can fix is a :class:`MediaError` whose text names the fix. PyAV,
 pysubs2, faster-whisper and RapidOCR are imported only when a function needs them.
@@ -19,6 +20,7 @@ from nemo_mcp.engine.media.analysis import detect_scenes, detect_silences
 from nemo_mcp.engine.media.captions import MAX_CAPTION_CHARS, MAX_CAPTION_MS, MIN_CAPTION_MS, words_to_cues
 from nemo_mcp.engine.media.errors import MediaError
 from nemo_mcp.engine.media.ocr import SceneText, TextLine, ocr_available, read_scene_text, split_heading
+from nemo_mcp.engine.media.preview import contact_sheet_of_file
 from nemo_mcp.engine.media.probe import PROBE_TIME_LIMIT_S, MediaInfo, MediaKind, probe
 from nemo_mcp.engine.media.speech import Sentence, Transcript, Word, recognise, transcription_available
 from nemo_mcp.engine.media.subtitles import (
@@ -58,6 +60,7 @@ __all__ = [
     "Transcript",
     "Word",
     "choose_model",
+    "contact_sheet_of_file",
     "detect_scenes",
     "detect_silences",
     "missing_model_message",
