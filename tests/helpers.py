@@ -27,6 +27,7 @@ TOOLS = frozenset(
         "send_edit",
         "get_timeline",
         "read_footage",
+        "preview",
         "check_credits",
         "export_video",
         "new_project",

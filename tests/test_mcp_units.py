@@ -95,12 +95,13 @@ def test_tail_line_keeps_the_newest_words() -> None:
 
 
 def test_tool_table_names_and_hints() -> None:
-    """The table lists the eight tools once; only list_projects is closed-world on the cloud."""
+    """The table lists the nine tools once; only list_projects is closed-world on the cloud."""
     assert TOOL_NAMES == (
         "upload_media",
         "send_edit",
         "get_timeline",
         "read_footage",
+        "preview",
         "check_credits",
         "export_video",
         "new_project",

@@ -89,11 +89,14 @@ async def test_tools_list_names_annotations_and_size(tmp_path: Path) -> None:
         connected(tmp_path, router) as client,
     ):
         tools = (await client.list_tools()).tools
-    size = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]))
+    # Measured as sent: the SDK writes each message with pydantic's model_dump_json, compact JSON
+    # in UTF-8 (no spaces after separators), so that is the size a client reads on every turn.
+    listed = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
+    size = len(json.dumps(listed, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     print(f"tools/list JSON size: {size} bytes")
     assert {t.name for t in tools} == TOOLS
     by_name = {t.name: t for t in tools}
-    for name in ("get_timeline", "check_credits", "list_projects"):
+    for name in ("get_timeline", "check_credits", "list_projects", "preview"):
         assert by_name[name].annotations is not None and by_name[name].annotations.read_only_hint is True
     for name in ("upload_media", "send_edit", "export_video"):
         ann = by_name[name].annotations

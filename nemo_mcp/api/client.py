@@ -377,6 +377,19 @@ class NemoClient:
             raise UnexpectedResponse(backend_message="the footage reading is not an object")
         return data
 
+    async def preview(self, token: SecretStr, session_id: str, ask: dict[str, Any]) -> dict[str, Any]:
+        """``POST /api/preview/…``: the local engine's contact sheet or frame (the cloud has none).
+
+        ``ask`` holds ``source``, ``times`` or ``start_s``/``end_s``/``count``, and ``single``; the
+        answer is the layout with the JPEG in base64 under ``jpeg``. Retried: it changes nothing.
+        """
+        data = await self._call(
+            "POST", f"/api/preview/{APP_NAME}/me/{_seg(session_id)}", token=token, retry=True, json=ask
+        )
+        if not isinstance(data, dict) or not isinstance(data.get("jpeg"), str):
+            raise UnexpectedResponse(backend_message="the preview is not an object with a picture")
+        return data
+
     async def start_render(
         self,
         token: SecretStr,

@@ -12,7 +12,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from nemo_mcp.config import Settings
 from nemo_mcp.errors import ConfigError, DiskFull, NemoError, is_disk_full
@@ -49,7 +49,12 @@ class AppState:
 Ctx = Context[AppState, Any]
 
 ID_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"
-Session = Annotated[str | None, Field(pattern=ID_PATTERN, description="Project id; default the current one.")]
+#: An id argument is checked against ID_PATTERN here, but published as a plain string: a model
+#: gains nothing from the regex, and tools/list (read on every turn) carried it ten times.
+AN_ID = WithJsonSchema({"type": "string"})
+Session = Annotated[
+    str | None, Field(pattern=ID_PATTERN, description="Project id; default the current one."), AN_ID
+]
 
 
 def app_state(ctx: Ctx) -> AppState:

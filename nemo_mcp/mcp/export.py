@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import anyio
 from pydantic import Field
 
-from nemo_mcp.mcp.context import ID_PATTERN, AppState, Ctx, Session, app_state, tool_errors
+from nemo_mcp.mcp.context import AN_ID, ID_PATTERN, AppState, Ctx, Session, app_state, tool_errors
 from nemo_mcp.mcp.follow import follow_transfer, mb
 from nemo_mcp.mcp.outputs import (
     ExportOut,
@@ -38,7 +38,7 @@ async def export_video(
         int | None, Field(ge=0, le=900, description="Wait limit (at most the budget).")
     ] = None,
     render_id: Annotated[
-        str | None, Field(pattern=ID_PATTERN, description="An earlier render to wait for.")
+        str | None, Field(pattern=ID_PATTERN, description="An earlier render to wait for."), AN_ID
     ] = None,
     overwrite: Annotated[bool, Field(description="Replace a file of the same name.")] = False,
 ) -> ExportOut:

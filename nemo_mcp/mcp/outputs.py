@@ -1,7 +1,8 @@
 """The typed answers of the tools and resources.
 
-The class and field names are part of the published output schemas (pydantic titles them), so
-renaming one changes what clients see: tests/fixtures/tools_list.json guards them.
+The field names are part of the published output schemas, so renaming one changes what clients
+see: tests/fixtures/tools_list.json guards them. Titles are left out of the schemas (they only
+repeat names, and tools/list is read on every turn).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ _OPEN_OBJECTS = WithJsonSchema({"items": {"additionalProperties": True, "type": 
 
 
 def _untitled(schema: dict[str, Any]) -> None:
-    """Drop each field's title: it only repeats the field's name, and tools/list is read on every turn."""
+    """Drop the model's and each field's title: they only repeat names, and tools/list is read on every turn."""
+    schema.pop("title", None)
     for field_schema in schema.get("properties", {}).values():
         field_schema.pop("title", None)
 
@@ -106,6 +108,22 @@ class FootageOut(Out):
             silences=page.silences,
             notes=[*notes, *page.notes],
         )
+
+
+class PreviewOut(Out):
+    # A contact sheet or one frame (the image content beside this); kind "none" when none can be made.
+    project: str
+    source: str  # "timeline", a file's name, or an export's file
+    kind: str  # "sheet", "frame" or "none"
+    width: int
+    height: int
+    bytes: int
+    duration_s: float  # the length of the source
+    frames: _Items  # {time_s, x, y, w, h}: each frame's cell inside the JPEG
+    chapters: _Items  # {start_s, title}: the timeline's chapters (empty for a file)
+    captions: _Items  # {start_s, end_s, text}: the timeline's captions in the range (empty for a file)
+    notes: list[str] = Field(default_factory=list)
+    message: str = ""
 
 
 class TrackOut(Out):

@@ -22,6 +22,8 @@ then send_edit with plain-language instructions, then export_video for the finis
 captions" rather than "make it better"). Shorter source clips process faster.
 - For lessons, 3-5 minute learning segments help retention. MP4 is the most compatible export.
 - Before cutting, chaptering or titling, call read_footage: it gives what is said (timed sentences), the slides' headings and the long silences, so you can write exact instructions ("cut 1:05-1:20 where I repeat myself", "chapters at 0:00 Welcome, 2:10 …"). Page with start.
+- After an edit, call preview to see frames as they will export (titles, captions, crops): one \
+contact sheet costs about the tokens of one large frame.
 - get_timeline shows the tracks; check_credits explains the balance.
 - Keep tokens, ids and raw JSON out of the chat: describe results in words.
 - A long export returns a render_id: call export_video again with it to keep waiting."""

@@ -7,6 +7,7 @@ text says what happened and what to do next (see :func:`~nemo_mcp.mcp.context.to
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
 import warnings
@@ -16,11 +17,11 @@ from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
 from nemo_mcp import draft
-from nemo_mcp.mcp.context import ID_PATTERN, AppState, Ctx, Session, app_state, tool_errors
+from nemo_mcp.mcp.context import AN_ID, ID_PATTERN, AppState, Ctx, Session, app_state, tool_errors
 from nemo_mcp.mcp.export import export_video
 from nemo_mcp.mcp.follow import follow_edit, follow_reading, follow_transfer, mb
 from nemo_mcp.mcp.outputs import (
@@ -28,6 +29,7 @@ from nemo_mcp.mcp.outputs import (
     EditOut,
     FootageOut,
     MediaOut,
+    PreviewOut,
     ProjectOut,
     ProjectsOut,
     TimelineOut,
@@ -45,6 +47,7 @@ from nemo_mcp.service import (
     exports,
     footage,
     jobs,
+    previews,
 )
 
 log = logging.getLogger(__name__)
@@ -82,7 +85,7 @@ async def upload_media(
     urls: Annotated[list[str] | None, Field(description="https URLs the backend fetches.")] = None,
     session: Session = None,
     pick_up: Annotated[
-        str | None, Field(pattern=ID_PATTERN, description="Id of an upload still running.")
+        str | None, Field(pattern=ID_PATTERN, description="Id of an upload still running."), AN_ID
     ] = None,
 ) -> UploadOut:
     """Add local files or URLs to the project; returns each file's type and length."""
@@ -167,7 +170,7 @@ async def send_edit(
     ],
     session: Session = None,
     pick_up: Annotated[
-        str | None, Field(pattern=ID_PATTERN, description="Id of an edit still running.")
+        str | None, Field(pattern=ID_PATTERN, description="Id of an edit still running."), AN_ID
     ] = None,
 ) -> EditOut:
     """Apply a plain-language edit; returns the reply and what changed."""
@@ -239,6 +242,67 @@ async def read_footage(
         )
     page = footage.shape(job.outcome(), footage.Window(start=start, limit=limit, words=words))
     return FootageOut.of(job.project, page, job.notes.items)
+
+
+# -- preview --------------------------------------------------------------------------------------
+
+
+@tool_errors
+async def preview(
+    ctx: Ctx,
+    source: Annotated[str, Field(description="A file's name or a render_id; default the timeline.")] = "",
+    start_s: Annotated[float | None, Field(ge=0)] = None,
+    end_s: Annotated[float | None, Field(gt=0)] = None,
+    count: Annotated[int, Field(description="Frames, 1-16.")] = 12,
+    times: Annotated[list[float] | None, Field(description="Exact seconds instead.")] = None,
+    single: Annotated[bool, Field(description="One large frame.")] = False,
+    session: Session = None,
+) -> Annotated[CallToolResult, PreviewOut]:
+    """See frames as they will export: a contact sheet with times, or one frame."""
+    state = app_state(ctx)
+    request = previews.Request(source, None if times is None else tuple(times), start_s, end_s, count, single)
+    progress = Progress(ctx, quiet_after=state.settings.heartbeat_interval)
+    made: list[previews.PreviewResult] = []
+
+    async def work() -> None:
+        await progress.say("Rendering the preview…")
+        with anyio.move_on_after(state.settings.wait_budget) as scope:
+            made.append(await previews.preview(state.manager, session, request, cloud=state.cloud))
+        if scope.cancelled_caught:
+            raise ToolError("The preview took too long: ask for fewer frames (count) or exact times.")
+
+    await with_keepalive(progress, work)
+    return preview_result(made[0])
+
+
+def preview_result(done: previews.PreviewResult) -> CallToolResult:
+    """The image first, a line saying what it shows, and the layout as structured content."""
+    layout = done.layout
+    frames = layout.get("frames") or []
+    if done.jpeg is None:
+        text = done.message
+    else:
+        span = ", ".join(f"{f['time_s']:g}" for f in frames)
+        text = f"{done.source}: {len(frames)} frame(s) at {span} s."
+    out = PreviewOut(
+        project=done.project,
+        source=done.source,
+        kind=done.kind,
+        width=int(layout.get("width") or 0),
+        height=int(layout.get("height") or 0),
+        bytes=0 if done.jpeg is None else len(done.jpeg),
+        duration_s=float(layout.get("duration_s") or 0.0),
+        frames=frames,
+        chapters=layout.get("chapters") or [],
+        captions=layout.get("captions") or [],
+        notes=[str(n) for n in layout.get("notes") or []],
+        message=text,
+    )
+    content: list[ImageContent | TextContent] = [TextContent(type="text", text=text)]
+    if done.jpeg is not None:
+        data = base64.b64encode(done.jpeg).decode("ascii")
+        content.insert(0, ImageContent(type="image", data=data, mime_type="image/jpeg"))
+    return CallToolResult(content=list(content), structured_content=out.model_dump(mode="json"))
 
 
 # -- get_timeline / check_credits -----------------------------------------------------------------
@@ -318,7 +382,7 @@ async def new_project(
 async def list_projects(
     ctx: Ctx,
     switch_to: Annotated[
-        str | None, Field(pattern=ID_PATTERN, description="Make this project current.")
+        str | None, Field(pattern=ID_PATTERN, description="Make this project current."), AN_ID
     ] = None,
 ) -> ProjectsOut:
     """List known projects, newest first, with their render ids."""
@@ -368,6 +432,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(send_edit, "Send an edit", read_only=False, destructive=False),
     ToolSpec(get_timeline, "Show the timeline", read_only=True),
     ToolSpec(read_footage, "Read the footage", read_only=True),
+    ToolSpec(preview, "Preview frames", read_only=True),
     ToolSpec(check_credits, "Check credits", read_only=True),
     ToolSpec(export_video, "Export the video", read_only=False, destructive=False),
     ToolSpec(new_project, "Start a new project", read_only=False),

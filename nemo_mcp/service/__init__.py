@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nemo_mcp.service import edits, exports, jobs
+from nemo_mcp.service import edits, exports, jobs, previews
 from nemo_mcp.service.edits import Edit, EditResult
 from nemo_mcp.service.exports import download_folder
 from nemo_mcp.service.projects import Notes, SessionManager, backend_key
@@ -34,6 +34,7 @@ __all__ = [
     "edits",
     "exports",
     "jobs",
+    "previews",
     "translate",
 ]
 

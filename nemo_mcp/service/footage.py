@@ -169,11 +169,7 @@ async def _read_local(
     from nemo_mcp.engine.footage import read_media
 
     path = Path(record.path)
-    try:
-        st = await anyio.Path(path).stat()
-    except OSError:
-        st = None
-    if st is None or (st.st_size, st.st_mtime_ns) != (record.size, record.mtime_ns):
+    if not await anyio.to_thread.run_sync(record.unchanged):
         raise FootageUnreadable(
             f"{record.filename} was moved or changed on this computer since it was uploaded ({path}), so it "
             "cannot be read as uploaded: put it back, or upload it again and read the new upload."

@@ -401,6 +401,14 @@ class UploadRecord:
     mtime_ns: int
     created: float = 0.0
 
+    def unchanged(self) -> bool:
+        """Whether the file is still where it was, with the size and time it had when uploaded. Blocking."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        return (st.st_size, st.st_mtime_ns) == (self.size, self.mtime_ns)
+
 
 def _asdict(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj)}

@@ -19,6 +19,7 @@ from nemo_mcp.engine.http.engine import HEARTBEAT_S, Engine
 from nemo_mcp.engine.http.envelopes import ApiFailure, on_failure, on_http
 from nemo_mcp.engine.http.files import serve_media, serve_render
 from nemo_mcp.engine.http.footage import read_footage
+from nemo_mcp.engine.http.previews import preview
 from nemo_mcp.engine.http.renders import cancel_render, render_status, start_render
 from nemo_mcp.engine.http.sessions import create_session, credits, session_state
 from nemo_mcp.engine.http.uploads import upload
@@ -35,6 +36,7 @@ ROUTES = [
     Route(f"/api/state/{APP_NAME}/me/{{sid}}/latest", session_state, methods=["GET"]),
     Route("/run_sse", run_sse, methods=["POST"]),
     Route(f"/api/footage/{APP_NAME}/me/{{sid}}", read_footage, methods=["GET"]),
+    Route(f"/api/preview/{APP_NAME}/me/{{sid}}", preview, methods=["POST"]),
     Route("/api/render/proxy/lambda", start_render, methods=["POST"]),
     Route("/api/render/proxy/lambda/{rid}", render_status, methods=["GET"]),
     Route("/api/render/proxy/lambda/{rid}/cancel", cancel_render, methods=["POST"]),

@@ -125,7 +125,7 @@ def _checked_draft(
     draft = posted if posted is not None else draft_of(state)
     if timeline_ms(draft) <= 0:
         raise _refused(400, "There is nothing to export yet: the timeline is empty. Upload a video first.")
-    _refuse_changed(engine, session_id, draft)
+    refuse_changed(engine, session_id, draft)
     sources = {
         ref.media_id: render_mod.SourceMedia(ref.path, ref.info)
         for ref in engine.media_refs(session_id).values()
@@ -139,7 +139,7 @@ def _checked_draft(
     return draft, sources
 
 
-def _refuse_changed(engine: Engine, session_id: str, draft: dict[str, Any]) -> None:
+def refuse_changed(engine: Engine, session_id: str, draft: dict[str, Any]) -> None:
     """Refuse, naming the file and the fix, when the draft uses a file changed since its upload."""
     used = json.dumps(draft)  # media ids are random tokens: finding one in the text means it is used
     for record in engine.changed_media(session_id):

@@ -9,6 +9,7 @@
 - :mod:`.captions`: timed words made into readable captions;
 - :mod:`.ocr`: on-screen text, one frame per scene (RapidOCR), the heading told from the body;
 - :mod:`.checks`: an exported MP4 against its timeline (length, sound, black/frozen/silent stretches).
+- :mod:`.frames`, :mod:`.sheet`, :mod:`.preview`: pictures at given times, laid out as a contact sheet.
 
 Every failure the user can fix is a :class:`MediaError` whose text names the fix. PyAV,
 pysubs2, faster-whisper and RapidOCR are imported only when a function needs them.
@@ -27,6 +28,7 @@ from nemo_mcp.engine.media.checks import (
 )
 from nemo_mcp.engine.media.errors import MediaError
 from nemo_mcp.engine.media.ocr import SceneText, TextLine, ocr_available, read_scene_text, split_heading
+from nemo_mcp.engine.media.preview import contact_sheet_of_file
 from nemo_mcp.engine.media.probe import PROBE_TIME_LIMIT_S, MediaInfo, MediaKind, probe
 from nemo_mcp.engine.media.speech import Sentence, Transcript, Word, recognise, transcription_available
 from nemo_mcp.engine.media.subtitles import (
@@ -70,6 +72,7 @@ __all__ = [
     "Word",
     "check_export",
     "choose_model",
+    "contact_sheet_of_file",
     "detect_scenes",
     "detect_silences",
     "expected_of",

@@ -49,7 +49,10 @@ class Command:
     files: tuple[AssetFile, ...]
 
 
-def _graph_args(graph: str, work_dir: Path, version: VersionProbe) -> tuple[list[str], tuple[AssetFile, ...]]:
+def graph_args(
+    graph: str, work_dir: Path, version: VersionProbe = ffmpeg_version
+) -> tuple[list[str], tuple[AssetFile, ...]]:
+    """The options passing ``graph`` to ffmpeg: inline, or in a file for a long one."""
     if len(graph) <= _INLINE_GRAPH_CHARS:
         return ["-filter_complex", graph], ()
     path = work_dir / "graph.txt"
@@ -72,12 +75,12 @@ def render_command(
     preset, crf = QUALITY_PRESETS[quality]
     assets = plan_assets(plan, work_dir, font)
     composition = compose(plan, assets)
-    graph_args, graph_files = _graph_args(composition.graph, work_dir, version)
+    graph_opts, graph_files = graph_args(composition.graph, work_dir, version)
     metadata = str(composition.metadata_input)
     argv = ffmpeg_command(
         "-y", "-progress", "pipe:1", "-nostats", "-stats_period", number(_STATS_PERIOD_S),
         *composition.inputs.argv(),
-        *graph_args,
+        *graph_opts,
         "-map", "[vout]", "-map", "[aout]",
         # Never carry a source's tags (camera, location) or chapters into the export.
         "-map_metadata", metadata, "-map_chapters", metadata,

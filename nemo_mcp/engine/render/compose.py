@@ -74,6 +74,7 @@ def _reads(plan: Plan) -> list[_Read | None]:
     """For each piece, the read its clip comes from (None for cards, stills and gaps)."""
     current: dict[object, _Read] = {}
     found: list[_Read | None] = []
+    gap_s = (SEEK_GAP_MS if plan.seek_gap_ms is None else plan.seek_gap_ms) / 1000
     for piece in plan.pieces:
         if piece.source is None or not any(_decodes(piece)):
             found.append(None)
@@ -81,11 +82,7 @@ def _reads(plan: Plan) -> list[_Read | None]:
         start_s, seconds = piece.in_ms / 1000, float(piece.frames / plan.fps)
         read = current.get(piece.source.path)
         # Going back (more than the read-ahead margin), or far ahead, needs a fresh input.
-        if (
-            read is None
-            or start_s < read.end_s - _INPUT_MARGIN_S
-            or start_s - read.end_s > SEEK_GAP_MS / 1000
-        ):
+        if read is None or start_s < read.end_s - _INPUT_MARGIN_S or start_s - read.end_s > gap_s:
             read = current[piece.source.path] = _Read(piece.in_ms, start_s + seconds)
         read.end_s = max(read.end_s, start_s + seconds)
         read.pieces += 1

@@ -111,6 +111,9 @@ class Plan:
     loudnorm: bool = False
     fade_in_ms: int = 0
     fade_out_ms: int = 0
+    #: How far ahead in a source a piece may start and still be decoded through rather than
+    #: sought (None: the export's rule, compose.SEEK_GAP_MS); a preview seeks sooner.
+    seek_gap_ms: int | None = None
 
     @property
     def total_frames(self) -> int:
