@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ import anyio.to_thread
 from nemo_mcp.engine.ffmpeg import FFmpegError, run_ffmpeg
 from nemo_mcp.engine.limits import render_time_limit_s, too_long
 from nemo_mcp.engine.media import MediaError, probe
-from nemo_mcp.engine.render.command import Progress, ProgressCallback, check_quality, prepare
-from nemo_mcp.engine.render.plan import RenderError, SourceMedia, make_plan
+from nemo_mcp.engine.render.command import QUALITY_PRESETS, Progress, ProgressCallback, check_quality, prepare
+from nemo_mcp.engine.render.plan import Plan, RenderError, SourceMedia, make_plan
+from nemo_mcp.engine.render.smart import Route, mux_command, smart_picture
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,10 @@ class RenderResult:
     size: int
     width: int
     height: int
+    path_taken: str = "full"  # "smart": the source's pictures copied, only the cuts re-encoded
+    reason: str = ""  # why the full render ran
+    captions: str = ""  # "track": a subtitle track and a sidecar .srt; "burned": on the picture
+    sidecar: Path | None = None  # the .srt next to the MP4, when captions are a track
 
 
 def _part_path(out_path: Path) -> Path:
@@ -65,9 +71,12 @@ async def render_draft(
     await anyio.Path(work_dir).mkdir(parents=True, exist_ok=True)
     await anyio.Path(out_path.parent).mkdir(parents=True, exist_ok=True)
     part = _part_path(out_path)
-    argv = await anyio.to_thread.run_sync(lambda: prepare(plan, part, quality=quality, work_dir=work_dir))
-    progress = Progress(plan.duration_s, on_progress)
     started = time.monotonic()
+    route, argv = await anyio.to_thread.run_sync(
+        lambda: _command(plan, part, quality=quality, work_dir=work_dir)
+    )
+    progress = Progress(plan.duration_s, on_progress)
+    sidecar_part = part.with_suffix(".srt")
     try:
         try:
             with anyio.fail_after(limit):
@@ -84,13 +93,16 @@ async def render_draft(
         except MediaError as exc:
             raise RenderError(f"the export produced an unreadable file ({exc}); try again") from exc
         size = (await anyio.Path(part).stat()).st_size
+        sidecar = _sidecar(plan, work_dir, sidecar_part, out_path)
         os.replace(part, out_path)
     except BaseException:
         # Failure or cancellation: no half-written file may be left for anyone to mistake for an export.
         part.unlink(missing_ok=True)
+        sidecar_part.unlink(missing_ok=True)
         raise
     logger.info(
-        "rendered %s: %.1f s of %dx%d in %.1f s", out_path.name, info.duration_ms / 1000,
+        "rendered %s (%s%s): %.1f s of %dx%d in %.1f s", out_path.name, route.path,
+        f": {route.reason}" if route.reason else "", info.duration_ms / 1000,
         plan.width, plan.height, time.monotonic() - started,
     )  # fmt: skip
     await progress.done()
@@ -100,4 +112,38 @@ async def render_draft(
         size=size,
         width=info.width or plan.width,
         height=info.height or plan.height,
+        path_taken=route.path,
+        reason=route.reason,
+        captions=_captions(plan),
+        sidecar=sidecar,
     )
+
+
+def _command(plan: Plan, part: Path, *, quality: str, work_dir: Path) -> tuple[Route, list[str]]:
+    """The smart render's argv when the picture only cuts, else the full render's, and which it is."""
+    try:
+        route, picture, summary = smart_picture(plan, work_dir / "smart", QUALITY_PRESETS[quality][1])
+    except Exception as exc:  # a source PyAV cannot read the smart way is still rendered, the usual way
+        logger.warning("smart render not possible, rendering in full: %s", exc)
+        route, picture, summary = Route("full", "the source could not be copied from"), None, {}
+    if picture is not None:
+        logger.info("smart render: %s", summary)
+        return route, mux_command(plan, picture, part, work_dir=work_dir)
+    return route, prepare(plan, part, quality=quality, work_dir=work_dir)
+
+
+def _captions(plan: Plan) -> str:
+    if any(text.soft for text in plan.texts):
+        return "track"
+    return "burned" if plan.texts else ""
+
+
+def _sidecar(plan: Plan, work_dir: Path, part: Path, out_path: Path) -> Path | None:
+    """The soft captions' ``.srt`` put next to the MP4 (before it, so the MP4 never lacks it)."""
+    source = work_dir / "captions.srt"
+    if not any(text.soft for text in plan.texts) or not source.is_file():
+        return None
+    shutil.copyfile(source, part)
+    final = out_path.with_suffix(".srt")
+    os.replace(part, final)
+    return final
