@@ -86,6 +86,7 @@ CREATE INDEX IF NOT EXISTS renders_by_session ON renders (session_id, created);
 # Columns added after version 1 shipped: (table, column, definition), added when missing.
 _ADDED_COLUMNS = (
     ("renders", "owner", "TEXT NOT NULL DEFAULT ''"),
+    ("renders", "route", "TEXT NOT NULL DEFAULT ''"),
     ("media", "pin", "TEXT NOT NULL DEFAULT ''"),
 )
 
@@ -149,6 +150,8 @@ class RenderRecord:
     completed: float | None
     #: The engine instance running it (see ``engine.owners``).
     owner: str = ""
+    #: How a finished render was made, as JSON: {"path": "smart"|"full", "reason", "captions"}.
+    route: str = ""
 
 
 def token_digest(token: str) -> str:
@@ -362,6 +365,7 @@ class EngineStore:
         duration_ms: int | None = None,
         size: int | None = None,
         error: str | None = None,
+        route: str | None = None,
     ) -> None:
         sets: list[str] = []
         params: list[Any] = []
@@ -372,6 +376,7 @@ class EngineStore:
             ("duration_ms", duration_ms),
             ("size", size),
             ("error", error),
+            ("route", route),
         ):
             if value is not None:
                 sets.append(f"{column} = ?")
@@ -451,4 +456,5 @@ def _render(row: sqlite3.Row) -> RenderRecord:
         created=row["created"],
         completed=row["completed"],
         owner=row["owner"],
+        route=row["route"],
     )

@@ -76,7 +76,7 @@ async def render_draft(
         lambda: _command(plan, part, quality=quality, work_dir=work_dir)
     )
     progress = Progress(plan.duration_s, on_progress)
-    sidecar_part = part.with_suffix(".srt")
+    sidecar_part = part.with_name(f"{part.stem}.srt.part")  # swept with the other .part files
     try:
         try:
             with anyio.fail_after(limit):
@@ -93,8 +93,11 @@ async def render_draft(
         except MediaError as exc:
             raise RenderError(f"the export produced an unreadable file ({exc}); try again") from exc
         size = (await anyio.Path(part).stat()).st_size
-        sidecar = _sidecar(plan, work_dir, sidecar_part, out_path)
+        sidecar = _sidecar(plan, work_dir, sidecar_part)
         os.replace(part, out_path)
+        if sidecar is not None:
+            sidecar = out_path.with_suffix(".srt")
+            os.replace(sidecar_part, sidecar)
     except BaseException:
         # Failure or cancellation: no half-written file may be left for anyone to mistake for an export.
         part.unlink(missing_ok=True)
@@ -138,12 +141,10 @@ def _captions(plan: Plan) -> str:
     return "burned" if plan.texts else ""
 
 
-def _sidecar(plan: Plan, work_dir: Path, part: Path, out_path: Path) -> Path | None:
-    """The soft captions' ``.srt`` put next to the MP4 (before it, so the MP4 never lacks it)."""
+def _sidecar(plan: Plan, work_dir: Path, part: Path) -> Path | None:
+    """The soft captions' ``.srt`` copied beside the MP4's part file, to be renamed along with it."""
     source = work_dir / "captions.srt"
     if not any(text.soft for text in plan.texts) or not source.is_file():
         return None
     shutil.copyfile(source, part)
-    final = out_path.with_suffix(".srt")
-    os.replace(part, final)
-    return final
+    return part
