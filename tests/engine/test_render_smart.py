@@ -6,11 +6,13 @@ back as the source frame number it shows, so a piece off by one frame at either 
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from nemo_mcp.engine.ffmpeg import find_ffmpeg
@@ -226,3 +228,25 @@ def test_srt_cue_reader_reads_multiline_cues() -> None:
     text = "1\n00:00:01,000 --> 00:00:02,500\nline one\nline two\n"
     assert _srt_cues(text) == [(1000, 2500, "line one\nline two")]
     assert json.dumps(_srt_cues(text))
+
+
+@pytest.mark.anyio
+async def test_cancelling_stops_the_picture_thread_before_returning() -> None:
+    """A cancelled render tells the picture-writing thread to stop and waits until it has."""
+    import threading
+    import time
+
+    run = importlib.import_module("nemo_mcp.engine.render.run")
+    stop = threading.Event()
+    seen: list[str] = []
+
+    def work() -> str:
+        while not stop.is_set():
+            time.sleep(0.01)
+        time.sleep(0.1)  # still writing a moment after being told
+        seen.append("stopped")
+        return "done"
+
+    with anyio.move_on_after(0.2):
+        await run._in_thread(work, stop)
+    assert seen == ["stopped"]

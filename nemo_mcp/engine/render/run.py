@@ -6,11 +6,12 @@ import logging
 import os
 import secrets
 import shutil
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -23,6 +24,7 @@ from nemo_mcp.engine.render.plan import Plan, RenderError, SourceMedia, make_pla
 from nemo_mcp.engine.render.smart import Route, mux_command, smart_picture
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -72,14 +74,17 @@ async def render_draft(
     await anyio.Path(out_path.parent).mkdir(parents=True, exist_ok=True)
     part = _part_path(out_path)
     started = time.monotonic()
-    route, argv = await anyio.to_thread.run_sync(
-        lambda: _command(plan, part, quality=quality, work_dir=work_dir)
-    )
     progress = Progress(plan.duration_s, on_progress)
     sidecar_part = part.with_name(f"{part.stem}.srt.part")  # swept with the other .part files
+    stop = threading.Event()
     try:
         try:
             with anyio.fail_after(limit):
+                # The smart picture is written in a thread: on cancel it is told to stop, and
+                # cancellation waits for it, so nothing writes into the work folder afterwards.
+                route, argv = await _in_thread(
+                    lambda: _command(plan, part, quality=quality, work_dir=work_dir, stop=stop.is_set), stop
+                )
                 await run_ffmpeg(argv, on_stdout_line=progress.line)
         except FFmpegError as exc:
             raise RenderError(f"the export failed: {exc}") from exc
@@ -122,10 +127,33 @@ async def render_draft(
     )
 
 
-def _command(plan: Plan, part: Path, *, quality: str, work_dir: Path) -> tuple[Route, list[str]]:
+async def _in_thread(work: Callable[[], _T], stop: threading.Event) -> _T:
+    """``work()`` in a worker thread; on cancellation ``stop`` is set and the thread waited for."""
+    finished = threading.Event()
+
+    def run() -> _T:
+        try:
+            return work()
+        finally:
+            finished.set()
+
+    try:
+        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+    except BaseException:
+        stop.set()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(finished.wait)
+        raise
+
+
+def _command(
+    plan: Plan, part: Path, *, quality: str, work_dir: Path, stop: Callable[[], bool]
+) -> tuple[Route, list[str]]:
     """The smart render's argv when the picture only cuts, else the full render's, and which it is."""
     try:
-        route, picture, summary = smart_picture(plan, work_dir / "smart", QUALITY_PRESETS[quality][1])
+        route, picture, summary = smart_picture(plan, work_dir / "smart", QUALITY_PRESETS[quality][1], stop)
+    except RenderError:
+        raise
     except Exception as exc:  # a source PyAV cannot read the smart way is still rendered, the usual way
         logger.warning("smart render not possible, rendering in full: %s", exc)
         route, picture, summary = Route("full", "the source could not be copied from"), None, {}

@@ -27,13 +27,13 @@ import itertools
 import logging
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from nemo_mcp.engine.render.plan import Plan
+from nemo_mcp.engine.render.plan import Plan, RenderError
 
 logger = logging.getLogger(__name__)
 
@@ -414,7 +414,14 @@ def _probe_sets(make_encoder: Any, width: int, height: int) -> tuple[list[bytes]
 
 
 def write_picture(
-    source: Path, index: SourceIndex, parts: list[Part], out_path: Path, *, size: tuple[int, int], crf: int
+    source: Path,
+    index: SourceIndex,
+    parts: list[Part],
+    out_path: Path,
+    *,
+    size: tuple[int, int],
+    crf: int,
+    stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
     """The timeline's picture as a video-only MP4 at ``out_path``: copied GOPs and re-encoded edges."""
     import av
@@ -434,6 +441,8 @@ def write_picture(
         video.codec_context.extradata = index.config.merged(sps, pps)
         writer = _Writer(out, video, index)
         for part in parts:
+            if stop():
+                raise RenderError("the export was stopped")
             if part.copy:
                 _copy(container, stream, writer, part)
             elif _encode(container, stream, writer, part, make_encoder()) not in ([], [*sps, *pps]):
@@ -452,7 +461,9 @@ class Route:
     reason: str = ""
 
 
-def smart_picture(plan: Plan, work_dir: Path, crf: int) -> tuple[Route, Path | None, dict[str, Any]]:
+def smart_picture(
+    plan: Plan, work_dir: Path, crf: int, stop: Callable[[], bool] = lambda: False
+) -> tuple[Route, Path | None, dict[str, Any]]:
     """Write the smart picture into ``work_dir`` when the plan allows it; else the reason it does not."""
     if reason := picture_reason(plan):
         return Route("full", reason), None, {}
@@ -465,7 +476,9 @@ def smart_picture(plan: Plan, work_dir: Path, crf: int) -> tuple[Route, Path | N
         return Route("full", parts), None, {}
     work_dir.mkdir(parents=True, exist_ok=True)
     out = work_dir / "picture.mp4"
-    summary = write_picture(source.path, index, parts, out, size=(plan.width, plan.height), crf=crf)
+    summary = write_picture(
+        source.path, index, parts, out, size=(plan.width, plan.height), crf=crf, stop=stop
+    )
     return Route("smart"), out, summary
 
 
