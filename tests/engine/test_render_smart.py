@@ -140,12 +140,13 @@ def _mpeg4(source: Path, out: Path) -> Path:
         ("fps", "frame rate"),
         ("mpeg4", "H.264"),
         ("vfr", "variable frame rate"),
+        ("rotated", "rotated"),
     ],
 )
 async def test_timelines_that_need_it_fall_back_to_the_full_render(
     tmp_path: Path, sources: dict[str, Path], case: str, reason_has: str
 ) -> None:
-    """A title, a new size or frame rate, or an odd source renders in full, and says why."""
+    """A title, a new size or frame rate, or an odd source (MPEG-4, VFR, rotated) renders in full, and says why."""
     source, draft = sources["plain"], _draft(CUTS[:2])
     if case == "title":
         draft = _title(draft)
@@ -155,6 +156,11 @@ async def test_timelines_that_need_it_fall_back_to_the_full_render(
         draft["m"]["fps"] = 25
     elif case == "mpeg4":
         source = _mpeg4(source, tmp_path / "mpeg4.mp4")
+    elif case == "rotated":
+        # Stored landscape with a portrait flag, as phones write it: shown (and the canvas) is H x W.
+        source = tmp_path / "rotated.mp4"
+        ffmpeg("-display_rotation", "90", "-i", str(sources["plain"]), "-c", "copy", str(source))
+        draft["m"]["canvas"] = {"w": H, "h": W}
     else:
         source = _vfr(source, tmp_path / "vfr.mp4")
     result = await _render(tmp_path, source, draft)

@@ -33,7 +33,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from nemo_mcp.engine.render.plan import Plan, RenderError
+from nemo_mcp.engine.ffmpeg import ffmpeg_command, ffmpeg_version
+from nemo_mcp.engine.render.assets import plan_assets, write_assets
+from nemo_mcp.engine.render.command import AUDIO_BITRATE, _graph_args, caption_track
+from nemo_mcp.engine.render.compose import compose
+from nemo_mcp.engine.render.graph import number
+from nemo_mcp.engine.render.plan import SAMPLE_RATE, Plan, RenderError
 
 logger = logging.getLogger(__name__)
 
@@ -174,13 +179,20 @@ class SourceIndex:
 _PROFILES = {66: "baseline", 77: "main", 100: "high"}
 
 
-def read_source(path: Path, fps: Fraction) -> SourceIndex | str:
+def read_source(path: Path, fps: Fraction, size: tuple[int, int]) -> SourceIndex | str:
     """The packet index of ``path``'s video, or why it cannot be copied from (a reason for the user)."""
     import av
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         ctx = stream.codec_context
+        first = next(container.decode(stream), None)
+        # A phone's portrait clip is stored turned, with a flag the full render applies and a copy would lose.
+        if (first is not None and first.rotation) or stream.metadata.get("rotate", "0") not in ("0", ""):
+            return "the source is stored rotated"
+        if (ctx.width, ctx.height) != size:
+            return f"the source's coded picture is {ctx.width}x{ctx.height}, not {size[0]}x{size[1]}"
+        container.seek(0)
         if ctx.format is None or ctx.format.name != "yuv420p":
             return f"the source's pixels are {ctx.format.name if ctx.format else 'unknown'}, not 8-bit 4:2:0"
         sar = stream.sample_aspect_ratio
@@ -468,7 +480,7 @@ def smart_picture(
     if reason := picture_reason(plan):
         return Route("full", reason), None, {}
     source = next(piece.source for piece in plan.pieces if piece.source is not None)
-    index = read_source(source.path, plan.fps)
+    index = read_source(source.path, plan.fps, (plan.width, plan.height))
     if isinstance(index, str):
         return Route("full", index), None, {}
     parts = plan_parts(plan, index)
@@ -484,13 +496,6 @@ def smart_picture(
 
 def mux_command(plan: Plan, picture: Path, out_path: Path, *, work_dir: Path) -> list[str]:
     """The ffmpeg argv that renders the plan's sound and muxes it with the smart ``picture``."""
-    from nemo_mcp.engine.ffmpeg import ffmpeg_command, ffmpeg_version
-    from nemo_mcp.engine.render.assets import plan_assets, write_assets
-    from nemo_mcp.engine.render.command import AUDIO_BITRATE, _graph_args, caption_track
-    from nemo_mcp.engine.render.compose import compose
-    from nemo_mcp.engine.render.graph import number
-    from nemo_mcp.engine.render.plan import SAMPLE_RATE
-
     assets = plan_assets(plan, work_dir, None)
     composition = compose(plan, assets, picture=False)
     video = composition.inputs.add(str(picture)).index
