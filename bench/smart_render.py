@@ -5,7 +5,7 @@ picture) in a corner and a tone, encoded the way a screen recorder writes it (x2
 CRF 23, a keyframe every 2 s, B-frames; full: 10 minutes of 1080p at 30 fps, quick: 60 s of
 640x360), cached in ``bench/.cache/media``. The timeline trims the first 10 s (quick: 2 s) and
 cuts 20 silences (quick: 6) of 1.5 s (quick: 0.8 s) each, none on a keyframe, with music mixed
-in at 20 %: the picture only cuts, so ``render_draft`` takes the smart path. The full re-encode is
+in at 20 % (``--minutes`` shortens the lecture, keeping two cuts a minute): the picture only cuts, so ``render_draft`` takes the smart path. The full re-encode is
 the same ``render_draft`` with the smart path switched off. Both use ``--quality`` (default
 standard: veryfast/23).
 
@@ -140,9 +140,12 @@ async def cut_accuracy(tmp: Path, cuts: int) -> tuple[int, int]:
 def main() -> None:
     p = arg_parser(__doc__.split("\n\n")[0])
     p.add_argument("--quality", choices=sorted(render_mod.QUALITY_PRESETS), default="standard")
+    p.add_argument("--minutes", type=int, default=10, help="length of the 1080p lecture; 2 cuts a minute")
     args = p.parse_args()
     width, height, seconds, trim, cuts, gap = (
-        (640, 360, 60, 2.0, 6, 0.8) if args.quick else (1920, 1080, 600, 10.0, 20, 1.5)
+        (640, 360, 60, 2.0, 6, 0.8)
+        if args.quick
+        else (1920, 1080, 60 * args.minutes, 10.0, 2 * args.minutes, 1.5)
     )
     banner(
         f"smart render vs full re-encode, {seconds} s {width}x{height}, {cuts} cuts, {args.quality}",

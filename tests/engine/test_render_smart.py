@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +257,33 @@ async def test_cancelling_stops_the_picture_thread_before_returning() -> None:
     with anyio.move_on_after(0.2):
         await run._in_thread(work, stop)
     assert seen == ["stopped"]
+
+
+def _index(decode_order: list[int], keys: set[int]) -> Any:
+    smart = importlib.import_module("nemo_mcp.engine.render.smart")
+    config = smart.AvcConfig(b"\x01\x64\x00\x1f\xff", (b"\x67\x64\x00\x1f\xac",), (b"\x68\xee",), b"")
+    frames = tuple(decode_order)
+    return smart.SourceIndex(
+        frames, tuple(f in keys for f in frames), 0, 1, Fraction(1, 30), 1, config, "high", 31
+    )
+
+
+def test_whole_closed_gops_are_copied_and_the_edges_re_encoded() -> None:
+    """Closed GOPs inside a piece are copied; the frames before the first and after the last keyframe are encoded."""
+    smart = importlib.import_module("nemo_mcp.engine.render.smart")
+    index = _index([0, 3, 1, 2, 4, 7, 5, 6, 8, 11, 9, 10], {0, 4, 8})
+    keys, position = [*index.keyframes(), 12], index.decode_position()
+    assert smart.split_piece(1, 10, index, keys, position) == [
+        smart.Part(1, 3, copy=False),
+        smart.Part(4, 4, copy=True),
+        smart.Part(8, 3, copy=False),
+    ]
+    assert smart.split_piece(5, 2, index, keys, position) == [smart.Part(5, 2, copy=False)]
+
+
+def test_open_gops_are_not_copied() -> None:
+    """B-frames shown before their keyframe (open GOPs) would need frames outside a copy: full render."""
+    smart = importlib.import_module("nemo_mcp.engine.render.smart")
+    index = _index([0, 3, 1, 2, 6, 4, 5, 9, 7, 8, 12, 10, 11], {0, 6, 12})
+    keys, position = [*index.keyframes(), 13], index.decode_position()
+    assert "open GOP" in smart.split_piece(0, 12, index, keys, position)

@@ -245,14 +245,19 @@ def first_frame(in_ms: int, fps: Fraction) -> int:
     return math.ceil(Fraction(in_ms) * fps / 1000 - Fraction(1, 10_000))
 
 
-def split_piece(first: int, count: int, index: SourceIndex, keys: list[int]) -> list[Part] | str:
-    """The parts of one kept piece; a reason instead when a copied run would need frames outside it."""
+def split_piece(
+    first: int, count: int, index: SourceIndex, keys: list[int], position: dict[int, int]
+) -> list[Part] | str:
+    """The parts of one kept piece; a reason instead when a copied run would need frames outside it.
+
+    ``keys`` are the keyframes plus the frame count (the end of the clip); ``position`` maps a
+    frame to its place in decode order.
+    """
     end = first + count
     inside = [k for k in keys if first <= k <= end]
     if len(inside) < 2:
         return [Part(first, count, copy=False)]
     copy_from, copy_to = inside[0], inside[-1]
-    position = index.decode_position()
     stop = position.get(copy_to, len(index.frames))
     if set(index.frames[position[copy_from] : stop]) != set(range(copy_from, copy_to)):
         return "the source has open GOPs (pictures that refer across keyframes)"
@@ -267,14 +272,14 @@ def split_piece(first: int, count: int, index: SourceIndex, keys: list[int]) -> 
 
 def plan_parts(plan: Plan, index: SourceIndex) -> list[Part] | str:
     """Every piece's parts in timeline order, or why a piece cannot be smart-cut."""
-    keys = index.keyframes()
     total = len(index.frames)
+    keys, position = [*index.keyframes(), total], index.decode_position()
     found: list[Part] = []
     for piece in plan.pieces:
         first = first_frame(piece.in_ms, plan.fps)
         if first + piece.frames > total:
             return "a piece runs past the end of its clip"
-        parts = split_piece(first, piece.frames, index, [*keys, total])
+        parts = split_piece(first, piece.frames, index, keys, position)
         if isinstance(parts, str):
             return parts
         found.extend(parts)
