@@ -287,3 +287,14 @@ def test_open_gops_are_not_copied() -> None:
     index = _index([0, 3, 1, 2, 6, 4, 5, 9, 7, 8, 12, 10, 11], {0, 6, 12})
     keys, position = [*index.keyframes(), 13], index.decode_position()
     assert "open GOP" in smart.split_piece(0, 12, index, keys, position)
+
+
+@pytest.mark.anyio
+async def test_a_piece_running_past_the_clip_holds_its_last_frame(
+    tmp_path: Path, sources: dict[str, Path]
+) -> None:
+    """A last piece a few frames longer than the picture holds the last frame (as the full render does), smart."""
+    result = await _render(tmp_path, sources["bframes"], _draft([(7100, 2000)]))
+    assert result.path_taken == "smart"
+    last = 9 * FPS - 1
+    assert frame_numbers(result.path) == [*range(213, last + 1), last, last, last]

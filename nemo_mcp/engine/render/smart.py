@@ -48,6 +48,8 @@ _PART_PRESET = "veryfast"
 _PART_CRF_BONUS = 3
 _NAL_LENGTH = 4  # bytes of each NAL unit's length prefix in the MP4 samples we write
 _SPS, _PPS, _IDR = 7, 8, 5
+# A clip's sound often outlasts its picture by a frame or two; a longer hold is a real gap.
+_MAX_HELD_FRAMES = 15
 
 
 def picture_reason(plan: Plan) -> str:
@@ -277,12 +279,16 @@ def plan_parts(plan: Plan, index: SourceIndex) -> list[Part] | str:
     found: list[Part] = []
     for piece in plan.pieces:
         first = first_frame(piece.in_ms, plan.fps)
-        if first + piece.frames > total:
+        # Past the clip's end the full render holds the last frame; a short hold is encoded so too.
+        held = max(0, first + piece.frames - total)
+        if first >= total or held > _MAX_HELD_FRAMES:
             return "a piece runs past the end of its clip"
-        parts = split_piece(first, piece.frames, index, keys, position)
+        parts = split_piece(first, piece.frames - held, index, keys, position)
         if isinstance(parts, str):
             return parts
         found.extend(parts)
+        if held:
+            found.append(Part(total - 1, held, copy=False))
     return found
 
 
@@ -378,6 +384,11 @@ def _encoded_packets(encoder: Any, frame: Any) -> Iterator[bytes]:
         yield bytes(packet)
 
 
+def _at(frame: Any, number: int) -> Any:
+    frame.pts = number
+    return frame
+
+
 def _encode(container: Any, stream: Any, writer: _Writer, part: Part, encoder: Any) -> list[bytes]:
     """Re-encode one part's frames; returns its parameter sets (SPS and PPS units)."""
     import av
@@ -396,16 +407,22 @@ def _encode(container: Any, stream: Any, writer: _Writer, part: Part, encoder: A
         writer.put(_length_prefixed(units), writer.frame, key)
         writer.frame += 1
 
+    last = None
     for frame in container.decode(stream):
         if frame.pts is None or frame.pts < first_pts:
             continue
-        frame.pts = count
+        last = frame
         frame.pict_type = av.video.frame.PictureType.NONE  # the source's frame types are not ours
-        for data in _encoded_packets(encoder, frame):
+        for data in _encoded_packets(encoder, _at(frame, count)):
             put(data)
         count += 1
         if count == part.count:
             break
+    # A piece may run a little past the clip's last frame: shown held, as the full render's tpad does.
+    while last is not None and count < part.count:
+        for data in _encoded_packets(encoder, _at(last, count)):
+            put(data)
+        count += 1
     for data in _encoded_packets(encoder, None):
         put(data)
     if count != part.count:
