@@ -21,7 +21,7 @@ from nemo_mcp.engine.limits import render_time_limit_s, too_long
 from nemo_mcp.engine.media import MediaError, probe
 from nemo_mcp.engine.render.command import QUALITY_PRESETS, Progress, ProgressCallback, check_quality, prepare
 from nemo_mcp.engine.render.plan import Plan, RenderError, SourceMedia, make_plan
-from nemo_mcp.engine.render.smart import Route, mux_command, smart_picture
+from nemo_mcp.engine.render.smart import Route, SmartJob, mux_command, smart_job, sound_command
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -80,12 +80,14 @@ async def render_draft(
     try:
         try:
             with anyio.fail_after(limit):
-                # The smart picture is written in a thread: on cancel it is told to stop, and
-                # cancellation waits for it, so nothing writes into the work folder afterwards.
-                route, argv = await _in_thread(
-                    lambda: _command(plan, part, quality=quality, work_dir=work_dir, stop=stop.is_set), stop
-                )
-                await run_ffmpeg(argv, on_stdout_line=progress.line)
+                route, job = await _in_thread(lambda: _smart_job(plan), stop)
+                if job is not None:
+                    route = await _render_smart(job, plan, part, quality, work_dir, stop, progress)
+                if route.path == "full":
+                    argv = await anyio.to_thread.run_sync(
+                        lambda: prepare(plan, part, quality=quality, work_dir=work_dir)
+                    )
+                    await run_ffmpeg(argv, on_stdout_line=progress.line)
         except FFmpegError as exc:
             raise RenderError(f"the export failed: {exc}") from exc
         except TimeoutError:
@@ -146,21 +148,59 @@ async def _in_thread(work: Callable[[], _T], stop: threading.Event) -> _T:
         raise
 
 
-def _command(
-    plan: Plan, part: Path, *, quality: str, work_dir: Path, stop: Callable[[], bool]
-) -> tuple[Route, list[str]]:
-    """The smart render's argv when the picture only cuts, else the full render's, and which it is."""
+def _smart_job(plan: Plan) -> tuple[Route, SmartJob | None]:
     try:
-        route, picture, summary = smart_picture(plan, work_dir / "smart", QUALITY_PRESETS[quality][1], stop)
-    except RenderError:
-        raise
-    except Exception as exc:  # a source PyAV cannot read the smart way is still rendered, the usual way
+        return smart_job(plan)
+    except Exception as exc:  # a source PyAV cannot index is still rendered, the usual way
         logger.warning("smart render not possible, rendering in full: %s", exc)
-        route, picture, summary = Route("full", "the source could not be copied from"), None, {}
-    if picture is not None:
-        logger.info("smart render: %s", summary)
-        return route, mux_command(plan, picture, part, work_dir=work_dir)
-    return route, prepare(plan, part, quality=quality, work_dir=work_dir)
+        return Route("full", "the source's packets could not be read"), None
+
+
+async def _render_smart(
+    job: SmartJob,
+    plan: Plan,
+    part: Path,
+    quality: str,
+    work_dir: Path,
+    stop: threading.Event,
+    progress: Progress,
+) -> Route:
+    """Write the picture (a thread) while ffmpeg renders the sound, then join them into ``part``.
+
+    The thread is told to stop on cancellation and waited for, so nothing writes into the work
+    folder afterwards. A picture that cannot be written (a damaged packet) leaves the full render to run.
+    """
+    folder = work_dir / "smart"
+    await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
+    picture, sound = folder / "picture.mp4", folder / "sound.m4a"
+    sound_argv = await anyio.to_thread.run_sync(lambda: sound_command(plan, sound, work_dir=work_dir))
+    crf, size = QUALITY_PRESETS[quality][1], (plan.width, plan.height)
+    failed: list[Exception] = []
+
+    async def write_picture() -> None:
+        try:
+            summary = await _in_thread(lambda: job.write(picture, size=size, crf=crf, stop=stop.is_set), stop)
+            logger.info("smart render: %s", summary)
+        except RenderError:
+            raise  # told to stop: the render is being cancelled anyway
+        except Exception as exc:
+            logger.warning("smart render failed, rendering in full: %s", exc)
+            failed.append(exc)
+
+    broken: list[FFmpegError] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(write_picture)
+        try:
+            await run_ffmpeg(sound_argv, on_stdout_line=progress.line)
+        except FFmpegError as exc:  # raised plainly below, not inside the task group's exception group
+            broken.append(exc)
+            group.cancel_scope.cancel()
+    if broken:
+        raise broken[0]
+    if failed:
+        return Route("full", "the source's pictures could not be copied")
+    await run_ffmpeg(mux_command(plan, picture, sound, part, work_dir=work_dir))
+    return Route("smart")
 
 
 def _captions(plan: Plan) -> str:

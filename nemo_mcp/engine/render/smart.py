@@ -37,7 +37,7 @@ from nemo_mcp.engine.ffmpeg import ffmpeg_command, ffmpeg_version
 from nemo_mcp.engine.render.assets import plan_assets, write_assets
 from nemo_mcp.engine.render.command import AUDIO_BITRATE, _graph_args, caption_track
 from nemo_mcp.engine.render.compose import compose
-from nemo_mcp.engine.render.graph import number
+from nemo_mcp.engine.render.graph import Inputs, number
 from nemo_mcp.engine.render.plan import SAMPLE_RATE, Plan, RenderError
 
 logger = logging.getLogger(__name__)
@@ -495,44 +495,62 @@ class Route:
     reason: str = ""
 
 
-def smart_picture(
-    plan: Plan, work_dir: Path, crf: int, stop: Callable[[], bool] = lambda: False
-) -> tuple[Route, Path | None, dict[str, Any]]:
-    """Write the smart picture into ``work_dir`` when the plan allows it; else the reason it does not."""
+@dataclass(frozen=True)
+class SmartJob:
+    """A smart render decided on: the source, its packet index and the parts to copy or encode."""
+
+    source: Path
+    index: SourceIndex
+    parts: tuple[Part, ...]
+
+    def write(
+        self, out: Path, *, size: tuple[int, int], crf: int, stop: Callable[[], bool]
+    ) -> dict[str, Any]:
+        return write_picture(self.source, self.index, list(self.parts), out, size=size, crf=crf, stop=stop)
+
+
+def smart_job(plan: Plan) -> tuple[Route, SmartJob | None]:
+    """The smart render of ``plan`` when its picture only cuts one H.264 source; else why not."""
     if reason := picture_reason(plan):
-        return Route("full", reason), None, {}
+        return Route("full", reason), None
     source = next(piece.source for piece in plan.pieces if piece.source is not None)
     index = read_source(source.path, plan.fps, (plan.width, plan.height))
     if isinstance(index, str):
-        return Route("full", index), None, {}
+        return Route("full", index), None
     parts = plan_parts(plan, index)
     if isinstance(parts, str):
-        return Route("full", parts), None, {}
-    work_dir.mkdir(parents=True, exist_ok=True)
-    out = work_dir / "picture.mp4"
-    summary = write_picture(
-        source.path, index, parts, out, size=(plan.width, plan.height), crf=crf, stop=stop
-    )
-    return Route("smart"), out, summary
+        return Route("full", parts), None
+    return Route("smart"), SmartJob(source.path, index, tuple(parts))
 
 
-def mux_command(plan: Plan, picture: Path, out_path: Path, *, work_dir: Path) -> list[str]:
-    """The ffmpeg argv that renders the plan's sound and muxes it with the smart ``picture``."""
+def sound_command(plan: Plan, out_path: Path, *, work_dir: Path) -> list[str]:
+    """The ffmpeg argv rendering only the plan's sound (run while the picture is written)."""
     assets = plan_assets(plan, work_dir, None)
     composition = compose(plan, assets, picture=False)
-    video = composition.inputs.add(str(picture)).index
-    subtitles = caption_track(composition.inputs, assets)
     graph_args, graph_files = _graph_args(composition.graph, work_dir, ffmpeg_version)
     write_assets(assets.files + graph_files)
-    metadata = str(composition.metadata_input)
     return ffmpeg_command(
         "-y", "-progress", "pipe:1", "-nostats", "-stats_period", "0.25",
         *composition.inputs.argv(),
         *graph_args,
-        "-map", f"{video}:v", "-map", "[aout]", *subtitles,
-        "-map_metadata", metadata, "-map_chapters", metadata,
-        "-c:v", "copy",
+        "-map", "[aout]", "-map_metadata", "-1", "-map_chapters", "-1",
         "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(SAMPLE_RATE), "-ac", "2",
+        "-t", number(plan.duration_s), "-f", "mp4", str(out_path),
+    )  # fmt: skip
+
+
+def mux_command(plan: Plan, picture: Path, sound: Path, out_path: Path, *, work_dir: Path) -> list[str]:
+    """The ffmpeg argv joining the smart picture, the rendered sound, chapters and caption track."""
+    assets = plan_assets(plan, work_dir, None)  # the files sound_command wrote
+    inputs = Inputs()
+    video, audio = inputs.add(str(picture)).index, inputs.add(str(sound)).index
+    metadata = -1 if assets.chapters is None else inputs.add(str(assets.chapters), "-f", "ffmetadata").index
+    subtitles = caption_track(inputs, assets)
+    return ffmpeg_command(
+        "-y", *inputs.argv(),
+        "-map", f"{video}:v", "-map", f"{audio}:a", *subtitles,
+        "-map_metadata", str(metadata), "-map_chapters", str(metadata),
+        "-c:v", "copy", "-c:a", "copy",
         "-t", number(plan.duration_s),
         "-movflags", "+faststart", "-f", "mp4", str(out_path),
     )  # fmt: skip
