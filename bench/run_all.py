@@ -41,6 +41,7 @@ SUITE = [
     Bench("concurrency", "concurrency.py"),
     Bench("export", "export_poll.py"),
     Bench("local_render", "local_render.py", timeout=1800),
+    Bench("smart_render", "smart_render.py", timeout=2400),
     Bench("client_limits", "client_limits.py", timeout=120),
     Bench("asr", "asr.py", timeout=900),
     Bench("preview", "preview.py", timeout=1800),

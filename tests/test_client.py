@@ -251,6 +251,30 @@ def test_render_status_normalises_known_variants(
     assert (parsed.status, parsed.output_url, parsed.progress) == (status, url, progress)
 
 
+def test_render_status_reads_how_the_local_engine_rendered() -> None:
+    """The engine's route (smart/full and why) and the sidecar captions' URL become typed fields."""
+    from nemo_mcp.api.models import RenderStatus
+
+    raw = {
+        "id": "r1",
+        "status": "completed",
+        "output": {
+            "url": "http://127.0.0.1:1/files/r/k/r1.mp4",
+            "captionsUrl": "http://127.0.0.1:1/files/r/k/r1.srt",
+        },
+        "render": {"path": "full", "reason": "text is drawn on the picture", "captions": "track"},
+    }
+    parsed = RenderStatus.model_validate(raw)
+    assert (parsed.render_path, parsed.render_reason, parsed.captions) == (
+        "full",
+        "text is drawn on the picture",
+        "track",
+    )
+    assert parsed.captions_url == "http://127.0.0.1:1/files/r/k/r1.srt"
+    bare = RenderStatus.model_validate({"id": "r2", "status": "completed", "outputUrl": "https://cdn/x.mp4"})
+    assert (bare.render_path, bare.captions, bare.captions_url) == (None, None, None)
+
+
 async def test_run_sse_yields_typed_events_and_sends_the_adk_body() -> None:
     """The edit stream is decoded into typed events; the request body has ADK's shape."""
     body = (

@@ -157,6 +157,7 @@ class Tools:
 
     def __init__(self, client: Client) -> None:
         self.client = client
+        self.exported: dict[str, Any] = {}  # the last export_video result
 
     async def call(self, tool: str, **args: Any) -> dict[str, Any]:
         result = await self.client.call_tool(tool, args)
@@ -179,7 +180,9 @@ class Tools:
         return draft
 
     async def export(self, folder: Path, name: str) -> Path:
-        out = await self.call("export_video", download_to=str(folder), quality="draft", wait_seconds=240)
+        out = self.exported = await self.call(
+            "export_video", download_to=str(folder), quality="draft", wait_seconds=240
+        )
         assert out["finished"] is True and out["status"] == "completed", out
         saved = Path(out["file"])
         assert saved.parent == folder.resolve()
@@ -446,6 +449,8 @@ async def test_video_skill_online_trim_intro_captions_youtube_and_shorts(
             assert "YouTube (16:9, 1920x1080)" in reply
             youtube_draft = await tools.draft()
             youtube = await tools.export(out, "youtube.mp4")
+            youtube_said = tools.exported["message"]
+            youtube_render = tools.exported["render"]
             shorts_edit = await tools.edit("Now make a version for YouTube Shorts")
             assert "1080x1920" in shorts_edit["reply"]
             shorts = await tools.export(out, "shorts.mp4")
@@ -461,6 +466,16 @@ async def test_video_skill_online_trim_intro_captions_youtube_and_shorts(
         assert abs(start - a * 1000) <= 40 and abs(start + length - b * 1000) <= 40
         assert start + length <= yt.duration_ms
     assert_round_trip(youtube_draft)
+    # For YouTube the captions are a subtitle track plus an .srt saved beside the MP4, not burned in;
+    # the small source is scaled up to 1080p, so the full render ran and says why.
+    (srt,) = out.glob("*.srt")
+    assert [line for line in srt.read_text(encoding="utf-8").splitlines() if line[:1].isalpha()] == [
+        t for _, _, t in expected
+    ]
+    assert "Captions are a subtitle track" in youtube_said and str(srt) in youtube_said
+    assert "Full render (the picture is resized" in youtube_said
+    assert youtube_render["path"] == "full" and youtube_render["captions"] == "track"
+    assert youtube_render["srt"] == str(srt) and "resized" in youtube_render["reason"]
 
     sh = await checked_mp4(shorts)
     assert (sh.width, sh.height) == (1080, 1920)

@@ -53,6 +53,10 @@ UPLOAD_DEADLINE = 600.0
 MAX_CONNECTIONS = 200
 
 
+# An .srt of a 4-hour lecture is about 1 MB; anything far larger is not captions.
+CAPTIONS_MAX_BYTES = 16 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class StreamLimits:
     idle_timeout: float = 300.0
@@ -429,9 +433,14 @@ class NemoClient:
         token: SecretStr | None,
         overwrite: bool = False,
         on_progress: Callable[[int, int | None], Awaitable[None]] | None = None,
+        captions: bool = False,
     ) -> Path:
-        """Stream a finished render to ``dest_dir/filename`` under the download policy."""
-        from nemo_mcp.api.downloads import download_to_file, system_resolve
+        """Stream a finished render to ``dest_dir/filename`` under the download policy.
+
+        ``captions``: the render's sidecar ``.srt`` rather than its MP4: the same checks, but
+        text (no MP4 header) and at most :data:`CAPTIONS_MAX_BYTES`.
+        """
+        from nemo_mcp.api.downloads import GiB, download_to_file, system_resolve
         from nemo_mcp.config import is_loopback_host
 
         base_host = httpx.URL(self.base_url).host
@@ -447,4 +456,6 @@ class NemoClient:
             overwrite=overwrite,
             on_progress=on_progress,
             resolve=self.resolve or system_resolve,
+            require_mp4=not captions,
+            max_bytes=CAPTIONS_MAX_BYTES if captions else 4 * GiB,
         )

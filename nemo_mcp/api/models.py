@@ -144,6 +144,12 @@ class RenderStatus(WireModel):
     duration: float | None = None
     size: int | None = None
     error: str | None = None
+    # The local engine's account of how it rendered: "smart" (source pictures copied) or "full"
+    # and why; captions "track" (subtitle track plus the .srt at captions_url) or "burned".
+    render_path: str | None = None
+    render_reason: str | None = None
+    captions: str | None = None
+    captions_url: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -170,6 +176,17 @@ class RenderStatus(WireModel):
             value = data.get(key, output.get(key))
             if value is not None:
                 out[key] = value
+        route = data.get("render")
+        if isinstance(route, dict):
+            for key, field in (
+                ("path", "render_path"),
+                ("reason", "render_reason"),
+                ("captions", "captions"),
+            ):
+                if isinstance(route.get(key), str):
+                    out[field] = route[key]
+        if isinstance(output.get("captionsUrl"), str):
+            out["captions_url"] = output["captionsUrl"]
         progress = data.get("progress")
         if progress is None and data.get("overallProgress") is not None:
             progress = float(data["overallProgress"]) * 100

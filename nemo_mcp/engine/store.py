@@ -86,6 +86,7 @@ CREATE INDEX IF NOT EXISTS renders_by_session ON renders (session_id, created);
 # Columns added after version 1 shipped: (table, column, definition), added when missing.
 _ADDED_COLUMNS = (
     ("renders", "owner", "TEXT NOT NULL DEFAULT ''"),
+    ("renders", "route", "TEXT NOT NULL DEFAULT ''"),
     ("media", "pin", "TEXT NOT NULL DEFAULT ''"),
     ("renders", "checks", "TEXT"),
 )
@@ -152,6 +153,8 @@ class RenderRecord:
     owner: str = ""
     #: What the check of the finished MP4 found, as JSON text (see ``media.checks``).
     checks: str | None = None
+    #: How a finished render was made, as JSON: {"path": "smart"|"full", "reason", "captions"}.
+    route: str = ""
 
 
 def token_digest(token: str) -> str:
@@ -366,6 +369,7 @@ class EngineStore:
         size: int | None = None,
         error: str | None = None,
         checks: str | None = None,
+        route: str | None = None,
     ) -> None:
         sets: list[str] = []
         params: list[Any] = []
@@ -377,6 +381,7 @@ class EngineStore:
             ("size", size),
             ("error", error),
             ("checks", checks),
+            ("route", route),
         ):
             if value is not None:
                 sets.append(f"{column} = ?")
@@ -457,4 +462,5 @@ def _render(row: sqlite3.Row) -> RenderRecord:
         completed=row["completed"],
         owner=row["owner"],
         checks=row["checks"],
+        route=row["route"],
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import anyio
 from pydantic import Field
 
+from nemo_mcp.api.models import RenderStatus
 from nemo_mcp.mcp.context import AN_ID, ID_PATTERN, AppState, Ctx, Session, app_state, tool_errors
 from nemo_mcp.mcp.follow import follow_transfer, mb
 from nemo_mcp.mcp.outputs import (
@@ -117,7 +118,9 @@ async def _export(progress: Progress, state: AppState, order: _Order, deadline: 
     exports.raise_unless_completed(status)
     path: Path | None = None
     if order.dest is not None:
-        path, running = await _download(progress, mgr, record, order.dest, order.overwrite, deadline)
+        path, running = await _download(
+            progress, mgr, record, order, deadline, captions_url=status.captions_url
+        )
         if running is not None:
             got = f"{mb(running.sent)} of {mb(running.total)} MB" if running.total else "started"
             return ExportOut(
@@ -145,24 +148,57 @@ async def _export(progress: Progress, state: AppState, order: _Order, deadline: 
         download_url=status.output_url or record.output_url,
         file=str(path) if path else None,
         check=checks or {},
-        message=f"The export is ready{saved}." + (f" {found}" if found else ""),
+        render=_render_facts(status, path),
+        message=f"The export is ready{saved}.{_how_rendered(status, path)}" + (f" {found}" if found else ""),
         notes=notes.items,
     )
+
+
+def _render_facts(status: RenderStatus, path: Path | None) -> dict[str, str]:
+    """The render's path and caption handling as structured fields (empty when the backend is silent)."""
+    facts = {
+        "path": status.render_path,
+        "reason": status.render_reason,
+        "captions": status.captions,
+        "srt": str(path.with_suffix(".srt"))
+        if path is not None and path.with_suffix(".srt").is_file()
+        else None,
+    }
+    return {key: value for key, value in facts.items() if value}
+
+
+def _how_rendered(status: RenderStatus, path: Path | None) -> str:
+    """Which render ran and how the captions ship, as the engine reported it (the cloud says nothing)."""
+    said = ""
+    if status.render_path == "smart":
+        said += " Smart render: the source's pictures were kept, only the frames at the cuts re-encoded."
+    elif status.render_path == "full" and status.render_reason:
+        said += f" Full render ({status.render_reason})."
+    if status.captions == "track":
+        srt = path.with_suffix(".srt") if path is not None else None
+        where = f" saved as {srt}" if srt is not None and srt.is_file() else f" at {status.captions_url}"
+        said += f" Captions are a subtitle track in the MP4 and an .srt file{where}."
+    elif status.captions == "burned":
+        said += " Captions are burned into the picture."
+    return said
 
 
 async def _download(
     progress: Progress,
     mgr: SessionManager,
     record: RenderRecord,
-    dest: Path,
-    overwrite: bool,
+    order: _Order,
     deadline: float,
+    *,
+    captions_url: str | None,
 ) -> tuple[Path | None, jobs.Transfer[Path] | None]:
     """The saved MP4, or the download still running when ``deadline`` came (it goes on, to be picked up).
 
     A download of this render into this folder that is running, or done and not yet collected,
     is attached to: the same file is never fetched twice into one folder.
     """
+    dest, overwrite = order.dest, order.overwrite
+    assert dest is not None
     running = jobs.find(mgr, jobs.download_key(mgr, record.render_id, dest))
     if running is None and not overwrite:
         saved = _saved_before(record.local_file, dest)
@@ -172,7 +208,8 @@ async def _download(
         job: jobs.Transfer[Path] = running
         await progress.say("Waiting for the download already running…")
     else:
-        job = jobs.submit(mgr, jobs.RenderDownload(mgr, record, dest, overwrite=overwrite))[0]
+        download = jobs.RenderDownload(mgr, record, dest, overwrite=overwrite, captions_url=captions_url)
+        job = jobs.submit(mgr, download)[0]
         await progress.say("Downloading the MP4…")
     if not await follow_transfer(progress, job, deadline, verb="Downloaded", bar=False):
         return None, job

@@ -165,6 +165,9 @@ class ExportOut(Out):
     # The check of the MP4, empty when none ran: {duration_s, timeline_s, size_bytes, audio,
     # problems: [{kind: black|frozen|silent, start_s, end_s}]}. A bare object keeps tools/list small.
     check: Annotated[dict[str, Any], WithJsonSchema({"type": "object"})] = Field(default_factory=dict)
+    # How the engine rendered it, empty when the backend does not say (the cloud): {path: smart|full,
+    # reason (why full), captions: track|burned, srt (the saved sidecar file)}.
+    render: Annotated[dict[str, Any], WithJsonSchema({"type": "object"})] = Field(default_factory=dict)
     message: str
     notes: list[str] = Field(default_factory=list)
 

@@ -324,21 +324,45 @@ async def download(
     *,
     overwrite: bool = False,
     on_progress: Callable[[int, int | None], Awaitable[None]] | None = None,
+    captions_url: str | None = None,
 ) -> Path:
-    """Save a finished render as ``<project title>-<render id>.mp4`` in ``dest_dir`` and record the path."""
+    """Save a finished render as ``<project title>-<render id>.mp4`` in ``dest_dir`` and record the path.
+
+    With ``captions_url`` (captions shipped as a track), the ``.srt`` is saved beside it, same name.
+    """
     if not record.output_url:
         raise RenderFailed("The render has no download URL yet; wait for it to complete.")
     project = mgr.store.get_project(mgr.backend, record.session_id)
     stem = _safe_stem(project.title if project and project.title else "nemo-export")
     filename = f"{stem}-{record.render_id}.mp4"
     token = await mgr.token()
-    path = await mgr.client.download(
-        record.output_url,
-        dest_dir,
-        filename=filename,
-        token=token,
-        overwrite=overwrite,
-        on_progress=on_progress,
-    )
+    # Captions shipped as a track come with an .srt: saved first, under the MP4's name, so the
+    # pair is complete or the .srt is removed again (nothing half-saved is left).
+    captions = await _captions_file(mgr, captions_url, dest_dir, f"{stem}-{record.render_id}.srt", overwrite)
+    try:
+        path = await mgr.client.download(
+            record.output_url,
+            dest_dir,
+            filename=filename,
+            token=token,
+            overwrite=overwrite,
+            on_progress=on_progress,
+        )
+    except BaseException:
+        if captions is not None:
+            captions.unlink(missing_ok=True)
+        raise
     mgr.store.save_render(RenderRecord(**{**record.__dict__, "local_file": str(path)}))
     return path
+
+
+async def _captions_file(
+    mgr: SessionManager, url: str | None, dest_dir: Path, filename: str, overwrite: bool
+) -> Path | None:
+    """The render's sidecar captions saved into ``dest_dir``, when it has them (same checks as the MP4)."""
+    if not url:
+        return None
+    token = await mgr.token()
+    return await mgr.client.download(
+        url, dest_dir, filename=filename, token=token, overwrite=overwrite, captions=True
+    )

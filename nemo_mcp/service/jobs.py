@@ -279,15 +279,29 @@ class RenderDownload(Transfer[Path]):
 
     prefix = "download_"
 
-    def __init__(self, mgr: SessionManager, record: RenderRecord, dest: Path, *, overwrite: bool) -> None:
+    def __init__(
+        self,
+        mgr: SessionManager,
+        record: RenderRecord,
+        dest: Path,
+        *,
+        overwrite: bool,
+        captions_url: str | None = None,
+    ) -> None:
         super().__init__(mgr, download_key(mgr, record.render_id, dest), record.session_id)
         self.record = record
         self.dest = dest
         self.overwrite = overwrite
+        self.captions_url = captions_url
 
     async def work(self) -> Path:
         path = await exports.download(
-            self.mgr, self.record, self.dest, overwrite=self.overwrite, on_progress=self.on_bytes
+            self.mgr,
+            self.record,
+            self.dest,
+            overwrite=self.overwrite,
+            on_progress=self.on_bytes,
+            captions_url=self.captions_url,
         )
 
         async def checking(fraction: float) -> None:

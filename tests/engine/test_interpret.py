@@ -99,6 +99,8 @@ def _ops(text: str) -> list[tuple[str, dict[str, Any]]]:
         ("add chapter titles", [("generate_chapters", {"show_titles": True})]),
         ("add captions", [("add_captions", {})]),
         ("add subtitles from talk.srt", [("add_captions", {"source": "talk.srt"})]),
+        ("burn in the captions", [("add_captions", {"burn": True})]),
+        ("add open captions", [("add_captions", {"burn": True})]),
         ("remove the captions", [("remove_captions", {})]),
         ('add a title "Intro to Calculus"', [("add_text", {"role": "title", "text": "Intro to Calculus"})]),
         (

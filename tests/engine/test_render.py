@@ -193,12 +193,12 @@ def test_chapter_track_becomes_chapters(tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_card_and_text_are_drawn(tmp_path: Path) -> None:
-    """A card shows its colour and words, a caption its text at the bottom; odd folder names are fine."""
+    """A card shows its colour and words, a burned caption its text at the bottom; odd folder names are fine."""
     card = {"d": 1000, "m": {"card": {"text": "Summary: it's {done} 100% \\N [ok]", "bg": "#1A237E"}}}
     plain = {"d": 1000, "m": {"card": {"text": "", "bg": "navy"}}}
     caption = {
         "tt": 7,
-        "m": {"role": "caption"},
+        "m": {"role": "caption", "burn": True},
         "sg": [{"s": 1000, "d": 1000, "m": {"text": "Caption, text", "size": 24}}],
     }
     work = tmp_path / "work it's: [odd], dir"

@@ -19,6 +19,7 @@ from tests.engine.helpers import ffmpeg
 
 # The module (the package's own name `compose` is its function).
 compose = importlib.import_module("nemo_mcp.engine.render.compose")
+smart = importlib.import_module("nemo_mcp.engine.render.smart")
 W, H, FPS, BITS = 320, 180, 30, 16
 STRIPE = W // BITS
 
@@ -74,6 +75,8 @@ async def test_every_frame_is_the_source_frame_at_its_cut(
 ) -> None:
     """Each kept piece starts and ends on the source frames at its cut times, with nothing between lost."""
     monkeypatch.setattr(compose, "SEEK_GAP_MS", seek_gap_ms)
+    # This cut-only timeline would take the smart path (test_render_smart); here the filter graph is tested.
+    monkeypatch.setattr(smart, "picture_reason", lambda plan: "the full render is under test")
     media = {"n": SourceMedia(numbered, await probe(numbered))}
     segments = [{"d": d, "m": {"src": "n", "in": i}} for i, d in CUTS]
     draft = {"t": [{"tt": 0, "sg": segments}], "m": {"canvas": {"w": W, "h": H}, "fps": FPS}}

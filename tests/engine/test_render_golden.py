@@ -83,7 +83,8 @@ CASES: dict[str, dict[str, Any]] = {
     ),
     "text_and_captions": draft(
         video(clip("a", 3000)),
-        texts("caption", (500, 1000, "Hello, world")),
+        # Burned on request (a plain MP4 would carry captions as a track: test_render_smart).
+        {**texts("caption", (500, 1000, "Hello, world")), "m": {"role": "caption", "burn": True}},
         {"tt": 7, "sg": [{"s": 2000, "d": 800, "m": {"text": "up here", "position": "top", "size": 30}}]},
         texts("title", (0, 1500, "Title")),
     ),

@@ -83,12 +83,10 @@ def test_building_the_command_writes_nothing(tmp_path: Path) -> None:
     command = render_command(
         make_plan(the_draft, MEDIA), tmp_path / "x.mp4", quality="draft", work_dir=work, font=FONT
     )
-    assert [f.path.relative_to(work).as_posix() for f in command.files] == [
-        "text.ass",
-        "fonts/DejaVuSans.ttf",
-        "chapters.txt",
-    ]
+    # The caption ships as a subtitle track (no platform asks to burn it): SubRip, not ASS and a font.
+    assert [f.path.relative_to(work).as_posix() for f in command.files] == ["chapters.txt", "captions.srt"]
     assert str(work / "chapters.txt") in command.argv
+    assert str(work / "captions.srt") in command.argv
     assert not work.exists()
 
 

@@ -397,6 +397,12 @@ _SUBTITLE_SOURCE = re.compile(
 )
 
 
+# "burn in the captions", "open captions", "hardcoded subtitles": on the picture, not as a track.
+_BURN = re.compile(
+    r"\b(?:burn(?:ed|t)?(?:[\s-]+in(?:to)?)?|open\s+caption|hard[\s-]*(?:cod(?:e|ed)|sub))", re.IGNORECASE
+)
+
+
 def build_captions(m: re.Match[str], text: str) -> Hit:
     source: str | None = None
     end = m.end()
@@ -404,7 +410,8 @@ def build_captions(m: re.Match[str], text: str) -> Hit:
     if src:
         source = src.group(1).strip()
         end = src.end()
-    return _op(m, AddCaptions(source=source), end)
+    burn = bool(_BURN.search(text, max(0, m.start() - 12), end))
+    return _op(m, AddCaptions(source=source, burn=burn), end)
 
 
 def _quoted_text(text: str, end: int) -> tuple[str | None, int]:

@@ -199,6 +199,7 @@ class AddCaptions(Operation):
     name: ClassVar[str] = "add_captions"
     phase: ClassVar[int] = P_CAPTIONS
     source: str | None = None
+    burn: bool = False  # drawn on the picture even where a subtitle track would do (YouTube, plain MP4)
 
 
 @dataclass(frozen=True, kw_only=True)

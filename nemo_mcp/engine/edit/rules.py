@@ -302,7 +302,8 @@ RULES: tuple[Rule, ...] = (
         "captions",
         rx(
             r"\b(?:(?:add|burn(?:\s+in)?|generate|create|include|put|show|turn\s+on|enable|make)\s+)?"
-            r"(?:some\s+|the\s+)?(?:closed\s+|auto(?:matic)?[\s-]*|english\s+)?(?:captions?|subtitles?|subs)\b"
+            r"(?:some\s+|the\s+)?(?:closed\s+|open\s+|hard[\s-]*coded\s+|auto(?:matic)?[\s-]*|english\s+)?"
+            r"(?:captions?|subtitles?|subs)\b"
             r"(?:\s+(?:to|on)\s+(?:it|this|the\s+video))?|\bcaption\s+(?:it|this|the\s+video)\b|"
             r"\btranscri(?:be|ption)\b(?:\s+(?:it|this|the\s+video))?"
         ),

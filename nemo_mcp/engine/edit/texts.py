@@ -36,15 +36,24 @@ async def add_captions(ws: Workspace, op: AddCaptions) -> Outcome:
         )
     ws.state.private["captions"] = {k: [[c.start, c.end, c.text] for c in v] for k, v in by_src.items()}
     ops.remove_track(ws.draft, ops.TEXT, "caption")
-    ops.ensure_track(ws.draft, ops.TEXT, "caption", "Captions")
+    track = ops.ensure_track(ws.draft, ops.TEXT, "caption", "Captions")
+    if op.burn:
+        track["m"]["burn"] = True
     ws.refresh()
     origin = (
         "from " + ", ".join(sorted(r.filename for r in ws.state.media.values() if r.kind == "subtitle"))
         if has_subs
         else "by speech recognition on this computer (two lines of at most 42 characters each)"
     )
-    return f"Added {len(cues)} captions {origin}, shown at the bottom and following every cut.", {
-        "captions": len(cues)
+    shown = (
+        "burned into the picture"
+        if op.burn
+        else "as a subtitle track and an .srt file on YouTube exports (burned in for Shorts; "
+        'say "burn in the captions" to draw them everywhere)'
+    )
+    return f"Added {len(cues)} captions {origin}, following every cut, {shown}.", {
+        "captions": len(cues),
+        "burned": op.burn,
     }
 
 

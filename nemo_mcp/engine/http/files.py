@@ -62,10 +62,14 @@ async def serve_media(request: Request) -> Response:
 
 
 async def serve_render(request: Request) -> Response:
-    """A finished export, as ``<render id>.mp4``."""
+    """A finished export, as ``<render id>.mp4``, or its captions as ``<render id>.srt`` when it has them."""
     record = engine_of(request).store.render_by_key(request.path_params["key"])
     if record is None or record.status != "completed" or not record.output_path:
         return _not_found()
-    if not await anyio.Path(record.output_path).is_file():
+    path, media_type, suffix = Path(record.output_path), "video/mp4", ".mp4"
+    if str(request.path_params["name"]).endswith(".srt"):
+        # Only the sidecar the render wrote beside its MP4: the name picks the kind, never a path.
+        path, media_type, suffix = path.with_suffix(".srt"), "application/x-subrip", ".srt"
+    if not await anyio.Path(path).is_file():
         return _not_found()
-    return FileResponse(record.output_path, media_type="video/mp4", filename=f"{record.render_id}.mp4")
+    return FileResponse(path, media_type=media_type, filename=f"{record.render_id}{suffix}")

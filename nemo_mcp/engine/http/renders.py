@@ -69,6 +69,12 @@ def _render_view(record: RenderRecord, base: str) -> dict[str, Any]:
         }
         if record.checks:
             data["checks"] = json.loads(record.checks)
+        route = json.loads(record.route) if record.route else {}
+        if route:
+            data["render"] = route
+        if route.get("captions") == "track":
+            # The sidecar .srt, served beside the MP4 under the same key.
+            data["output"]["captionsUrl"] = file_url(base, RENDER, record.file_key, f"{record.render_id}.srt")
     if record.error:
         data["error"] = record.error
     return data
@@ -195,6 +201,10 @@ class _Export:
     def out_path(self) -> Path:
         return self.engine.render_dir / f"{self.render_id}.mp4"
 
+    def _remove_outputs(self) -> None:
+        self.out_path.unlink(missing_ok=True)
+        self.out_path.with_suffix(".srt").unlink(missing_ok=True)
+
     def _update(self, **changes: Any) -> None:
         self.engine.store.update_render(self.render_id, **changes)
 
@@ -206,7 +216,7 @@ class _Export:
                 async with self.engine.render_limiter:
                     await self._render(work)
             if job.scope.cancelled_caught:
-                self.out_path.unlink(missing_ok=True)
+                self._remove_outputs()
                 self._update(status="cancelled", error="The export was cancelled.")
         finally:
             with anyio.CancelScope(shield=True):
@@ -251,6 +261,7 @@ class _Export:
             duration_ms=result.duration_ms,
             size=result.size,
             checks=json.dumps(checks) if checks is not None else None,
+            route=json.dumps(_route(result)),
         )
         self._note_generated(result)
 
@@ -278,7 +289,7 @@ class _Export:
         current = self.engine.store.get_render(self.render_id)
         if current is not None and current.status in ("pending", "processing"):
             # Cancelled from outside (the engine is stopping): no file, and say so.
-            self.out_path.unlink(missing_ok=True)
+            self._remove_outputs()
             self._update(status="failed", error="The local engine stopped; export again.")
 
     def _note_generated(self, result: render_mod.RenderResult) -> None:
@@ -302,6 +313,16 @@ class _Export:
         )
         state["generated_media"] = generated
         store.save_state(self.record.session_id, state, private)
+
+
+def _route(result: render_mod.RenderResult) -> dict[str, str]:
+    """Which render ran (smart or full, and why full) and how the captions ship, for the status."""
+    route = {"path": result.path_taken}
+    if result.reason:
+        route["reason"] = result.reason
+    if result.captions and (result.captions != "track" or result.sidecar is not None):
+        route["captions"] = result.captions
+    return route
 
 
 def _owned_render(engine: Engine, request: Request, user_id: str) -> RenderRecord:

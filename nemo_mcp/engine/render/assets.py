@@ -62,6 +62,7 @@ class Assets:
     subtitles: Path | None = None
     fonts_dir: Path | None = None
     chapters: Path | None = None
+    captions: Path | None = None  # soft captions as SubRip, muxed as a subtitle track
 
 
 # --------------------------------------------------------------------------- subtitles (ASS)
@@ -109,7 +110,7 @@ def ass_document(plan: Plan, family: str) -> str:
     """The plan's texts as one ASS subtitle document at the canvas's resolution."""
     events = []
     for text in sorted(plan.texts, key=lambda t: (t.layer, t.start_ms)):
-        body = _ass_text(text.text)
+        body = _ass_text(text.text) if not text.soft else ""
         if body:
             style = "card" if text.card else text.position
             events.append(
@@ -128,6 +129,25 @@ def ass_document(plan: Plan, family: str) -> str:
     events_head = "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text"
     lines = [*head, "", "[V4+ Styles]", _STYLE_FORMAT, *_ass_styles(plan, family), ""]
     return "\n".join([*lines, "[Events]", events_head, *events, ""])
+
+
+# --------------------------------------------------------------------------- soft captions (SubRip)
+
+
+def _srt_time(ms: int) -> str:
+    ms = max(0, ms)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def srt_document(plan: Plan) -> str:
+    """The plan's soft captions as SubRip: the subtitle track's source and the sidecar next to the MP4."""
+    cues = sorted((t for t in plan.texts if t.soft), key=lambda t: (t.start_ms, t.end_ms))
+    blocks = []
+    for number, cue in enumerate(cues, start=1):
+        # A blank line would end the cue early: keep the caption's own line breaks, drop empty lines.
+        body = "\n".join(line.strip() for line in cue.text.splitlines() if line.strip())
+        blocks.append(f"{number}\n{_srt_time(cue.start_ms)} --> {_srt_time(cue.end_ms)}\n{body}\n")
+    return "\n".join(blocks)
 
 
 # --------------------------------------------------------------------------- chapters (ffmetadata)
@@ -160,8 +180,8 @@ def chapters_document(plan: Plan) -> str:
 def plan_assets(plan: Plan, work_dir: Path, font: Font | None) -> Assets:
     """The side files ``plan`` needs inside ``work_dir``, decided without touching the disk."""
     files: list[AssetFile] = []
-    subtitles = fonts_dir = chapters = None
-    if plan.texts:
+    subtitles = fonts_dir = chapters = captions = None
+    if any(not text.soft for text in plan.texts):
         subtitles = work_dir / "text.ass"
         files.append(AssetFile(subtitles, ass_document(plan, font[1] if font is not None else "Sans")))
         if font is not None:
@@ -171,7 +191,10 @@ def plan_assets(plan: Plan, work_dir: Path, font: Font | None) -> Assets:
     if plan.chapters:
         chapters = work_dir / "chapters.txt"
         files.append(AssetFile(chapters, chapters_document(plan)))
-    return Assets(tuple(files), subtitles, fonts_dir, chapters)
+    if any(text.soft for text in plan.texts):
+        captions = work_dir / "captions.srt"
+        files.append(AssetFile(captions, srt_document(plan)))
+    return Assets(tuple(files), subtitles, fonts_dir, chapters, captions)
 
 
 def write_assets(files: tuple[AssetFile, ...]) -> None:

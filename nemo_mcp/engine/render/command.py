@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from nemo_mcp.engine.ffmpeg import ffmpeg_command, ffmpeg_version
-from nemo_mcp.engine.render.assets import AssetFile, Font, find_font, plan_assets, write_assets
+from nemo_mcp.engine.render.assets import AssetFile, Assets, Font, find_font, plan_assets, write_assets
 from nemo_mcp.engine.render.compose import compose
-from nemo_mcp.engine.render.graph import number
+from nemo_mcp.engine.render.graph import Inputs, number
 from nemo_mcp.engine.render.plan import SAMPLE_RATE, Plan, RenderError, SourceMedia, make_plan
 
 ProgressCallback = Callable[[float], Awaitable[None]]
@@ -62,6 +62,14 @@ def graph_args(
     return [option, str(path)], (AssetFile(path, graph),)
 
 
+def caption_track(inputs: Inputs, assets: Assets) -> list[str]:
+    """The output options that carry soft captions as the MP4's subtitle track (none without them)."""
+    if assets.captions is None:
+        return []
+    index = inputs.add(str(assets.captions), "-f", "srt").index
+    return ["-map", f"{index}:s", "-c:s", "mov_text", "-metadata:s:s:0", "handler_name=Captions"]
+
+
 def render_command(
     plan: Plan,
     out_path: Path,
@@ -77,11 +85,12 @@ def render_command(
     composition = compose(plan, assets)
     graph_opts, graph_files = graph_args(composition.graph, work_dir, version)
     metadata = str(composition.metadata_input)
+    subtitles = caption_track(composition.inputs, assets)
     argv = ffmpeg_command(
         "-y", "-progress", "pipe:1", "-nostats", "-stats_period", number(_STATS_PERIOD_S),
         *composition.inputs.argv(),
         *graph_opts,
-        "-map", "[vout]", "-map", "[aout]",
+        "-map", "[vout]", "-map", "[aout]", *subtitles,
         # Never carry a source's tags (camera, location) or chapters into the export.
         "-map_metadata", metadata, "-map_chapters", metadata,
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
@@ -94,7 +103,7 @@ def render_command(
 
 def prepare(plan: Plan, out_path: Path, *, quality: str, work_dir: Path) -> list[str]:
     """The argv rendering ``plan``, after writing the files it names into ``work_dir``."""
-    font = find_font() if plan.texts else None
+    font = find_font() if any(not text.soft for text in plan.texts) else None
     command = render_command(plan, out_path, quality=quality, work_dir=work_dir, font=font)
     write_assets(command.files)
     return command.argv

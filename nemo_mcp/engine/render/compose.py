@@ -233,14 +233,23 @@ def _mix(joined: Stream, plan: Plan, inputs: Inputs) -> Stream:
     return _audio_format(_fades(mixed, plan, "afade"))
 
 
-def compose(plan: Plan, assets: Assets) -> Composition:
-    """The inputs and filter graph that render ``plan``, with text and chapters from ``assets``."""
+def compose(plan: Plan, assets: Assets, *, picture: bool = True) -> Composition:
+    """The inputs and filter graph that render ``plan``, with text and chapters from ``assets``.
+
+    Without ``picture`` the graph has only ``[aout]`` (smart rendering brings its own picture);
+    the pictures built for the pieces are then never reached, so never written into the graph.
+    """
     inputs = Inputs()
     clips = _Clips(plan, inputs)
     pairs = [_piece(plan, index, inputs, clips) for index in range(len(plan.pieces))]
-    picture, sound = join("concat", [s for pair in pairs for s in pair], ("v", "a"), n=len(pairs), v=1, a=1)
-    outputs = {"vout": _picture(picture, plan, assets), "aout": _mix(sound, plan, inputs)}
-    metadata = -1
-    if assets.chapters is not None:
-        metadata = inputs.add(str(assets.chapters), "-f", "ffmetadata").index
-    return Composition(inputs, serialise(outputs), metadata)
+    if not picture:
+        (sound,) = join("concat", [a for _, a in pairs], ("a",), n=len(pairs), v=0, a=1)
+        return Composition(inputs, serialise({"aout": _mix(sound, plan, inputs)}), _chapters(assets, inputs))
+    joined, sound = join("concat", [s for pair in pairs for s in pair], ("v", "a"), n=len(pairs), v=1, a=1)
+    outputs = {"vout": _picture(joined, plan, assets), "aout": _mix(sound, plan, inputs)}
+    return Composition(inputs, serialise(outputs), _chapters(assets, inputs))
+
+
+def _chapters(assets: Assets, inputs: Inputs) -> int:
+    """The ffmetadata input carrying the chapters, or -1."""
+    return -1 if assets.chapters is None else inputs.add(str(assets.chapters), "-f", "ffmetadata").index

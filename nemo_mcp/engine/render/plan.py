@@ -88,6 +88,7 @@ class Text:
     size: int
     layer: int
     card: bool = False
+    soft: bool = False  # a caption shipped as a subtitle track (and .srt), not drawn on the picture
 
 
 @dataclass(frozen=True)
@@ -386,14 +387,30 @@ def _text(plan: Plan, segment: Mapping[str, Any], role: str, layer: int) -> Text
     return Text(start, end, text, position, int(min(max(size, 8), plan.height / 3)), layer)
 
 
+# Platforms whose viewers watch captions on the picture (feeds that autoplay muted, no track to switch on).
+_SOFT_CAPTION_PLATFORMS = frozenset({"", "youtube"})
+
+
+def soft_captions(draft: Mapping[str, Any], track: Mapping[str, Any]) -> bool:
+    """Whether a caption track ships as a subtitle track and ``.srt`` rather than burned in.
+
+    YouTube (and a plain MP4) indexes uploaded captions and lets viewers switch them; Shorts,
+    Reels and TikTok need them on the picture, as does a track marked ``m.burn`` by the user.
+    """
+    platform = str(peek_meta(draft).get("platform") or "").strip().lower()
+    meta = peek_meta(track)
+    return meta.get("role") == "caption" and not meta.get("burn") and platform in _SOFT_CAPTION_PLATFORMS
+
+
 def _plan_texts(plan: Plan, draft: Mapping[str, Any]) -> list[Text]:
     texts = []
     for layer, track in enumerate(_tracks_of(draft, TEXT), start=1):
         role = str(peek_meta(track).get("role") or "caption")
+        soft = soft_captions(draft, track)
         for segment in segments(track):
             text = _text(plan, segment, role, layer)
             if text is not None:
-                texts.append(text)
+                texts.append(replace(text, soft=True) if soft else text)
     # The words on cards are text too, drawn above everything else.
     size = int(min(plan.width, plan.height) * 0.075)
     for piece in plan.pieces:

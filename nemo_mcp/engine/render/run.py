@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -17,10 +19,12 @@ import anyio.to_thread
 from nemo_mcp.engine.ffmpeg import FFmpegError, run_ffmpeg
 from nemo_mcp.engine.limits import render_time_limit_s, too_long
 from nemo_mcp.engine.media import MediaError, probe
-from nemo_mcp.engine.render.command import Progress, ProgressCallback, check_quality, prepare
-from nemo_mcp.engine.render.plan import RenderError, SourceMedia, make_plan
+from nemo_mcp.engine.render.command import QUALITY_PRESETS, Progress, ProgressCallback, check_quality, prepare
+from nemo_mcp.engine.render.plan import Plan, RenderError, SourceMedia, make_plan
+from nemo_mcp.engine.render.smart import Route, SmartJob, mux_command, smart_job, sound_command
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,10 @@ class RenderResult:
     size: int
     width: int
     height: int
+    path_taken: str = "full"  # "smart": the source's pictures copied, only the cuts re-encoded
+    reason: str = ""  # why the full render ran
+    captions: str = ""  # "track": a subtitle track and a sidecar .srt; "burned": on the picture
+    sidecar: Path | None = None  # the .srt next to the MP4, when captions are a track
 
 
 def _part_path(out_path: Path) -> Path:
@@ -65,13 +73,21 @@ async def render_draft(
     await anyio.Path(work_dir).mkdir(parents=True, exist_ok=True)
     await anyio.Path(out_path.parent).mkdir(parents=True, exist_ok=True)
     part = _part_path(out_path)
-    argv = await anyio.to_thread.run_sync(lambda: prepare(plan, part, quality=quality, work_dir=work_dir))
-    progress = Progress(plan.duration_s, on_progress)
     started = time.monotonic()
+    progress = Progress(plan.duration_s, on_progress)
+    sidecar_part = part.with_name(f"{part.stem}.srt.part")  # swept with the other .part files
+    stop = threading.Event()
     try:
         try:
             with anyio.fail_after(limit):
-                await run_ffmpeg(argv, on_stdout_line=progress.line)
+                route, job = await _in_thread(lambda: _smart_job(plan), stop)
+                if job is not None:
+                    route = await _render_smart(job, plan, part, quality, work_dir, stop, progress)
+                if route.path == "full":
+                    argv = await anyio.to_thread.run_sync(
+                        lambda: prepare(plan, part, quality=quality, work_dir=work_dir)
+                    )
+                    await run_ffmpeg(argv, on_stdout_line=progress.line)
         except FFmpegError as exc:
             raise RenderError(f"the export failed: {exc}") from exc
         except TimeoutError:
@@ -84,13 +100,19 @@ async def render_draft(
         except MediaError as exc:
             raise RenderError(f"the export produced an unreadable file ({exc}); try again") from exc
         size = (await anyio.Path(part).stat()).st_size
+        sidecar = _sidecar(plan, work_dir, sidecar_part)
         os.replace(part, out_path)
+        if sidecar is not None:
+            sidecar = out_path.with_suffix(".srt")
+            os.replace(sidecar_part, sidecar)
     except BaseException:
         # Failure or cancellation: no half-written file may be left for anyone to mistake for an export.
         part.unlink(missing_ok=True)
+        sidecar_part.unlink(missing_ok=True)
         raise
     logger.info(
-        "rendered %s: %.1f s of %dx%d in %.1f s", out_path.name, info.duration_ms / 1000,
+        "rendered %s (%s%s): %.1f s of %dx%d in %.1f s", out_path.name, route.path,
+        f": {route.reason}" if route.reason else "", info.duration_ms / 1000,
         plan.width, plan.height, time.monotonic() - started,
     )  # fmt: skip
     await progress.done()
@@ -100,4 +122,97 @@ async def render_draft(
         size=size,
         width=info.width or plan.width,
         height=info.height or plan.height,
+        path_taken=route.path,
+        reason=route.reason,
+        captions=_captions(plan),
+        sidecar=sidecar,
     )
+
+
+async def _in_thread(work: Callable[[], _T], stop: threading.Event) -> _T:
+    """``work()`` in a worker thread; on cancellation ``stop`` is set and the thread waited for."""
+    finished = threading.Event()
+
+    def run() -> _T:
+        try:
+            return work()
+        finally:
+            finished.set()
+
+    try:
+        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+    except BaseException:
+        stop.set()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(finished.wait)
+        raise
+
+
+def _smart_job(plan: Plan) -> tuple[Route, SmartJob | None]:
+    try:
+        return smart_job(plan)
+    except Exception as exc:  # a source PyAV cannot index is still rendered, the usual way
+        logger.warning("smart render not possible, rendering in full: %s", exc)
+        return Route("full", "the source's packets could not be read"), None
+
+
+async def _render_smart(
+    job: SmartJob,
+    plan: Plan,
+    part: Path,
+    quality: str,
+    work_dir: Path,
+    stop: threading.Event,
+    progress: Progress,
+) -> Route:
+    """Write the picture (a thread) while ffmpeg renders the sound, then join them into ``part``.
+
+    The thread is told to stop on cancellation and waited for, so nothing writes into the work
+    folder afterwards. A picture that cannot be written (a damaged packet) leaves the full render to run.
+    """
+    folder = work_dir / "smart"
+    await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
+    picture, sound = folder / "picture.mp4", folder / "sound.m4a"
+    sound_argv = await anyio.to_thread.run_sync(lambda: sound_command(plan, sound, work_dir=work_dir))
+    crf, size = QUALITY_PRESETS[quality][1], (plan.width, plan.height)
+    failed: list[Exception] = []
+
+    async def write_picture() -> None:
+        try:
+            summary = await _in_thread(lambda: job.write(picture, size=size, crf=crf, stop=stop.is_set), stop)
+            logger.info("smart render: %s", summary)
+        except RenderError:
+            raise  # told to stop: the render is being cancelled anyway
+        except Exception as exc:
+            logger.warning("smart render failed, rendering in full: %s", exc)
+            failed.append(exc)
+
+    broken: list[FFmpegError] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(write_picture)
+        try:
+            await run_ffmpeg(sound_argv, on_stdout_line=progress.line)
+        except FFmpegError as exc:  # raised plainly below, not inside the task group's exception group
+            broken.append(exc)
+            group.cancel_scope.cancel()
+    if broken:
+        raise broken[0]
+    if failed:
+        return Route("full", "the source's pictures could not be copied")
+    await run_ffmpeg(mux_command(plan, picture, sound, part, work_dir=work_dir))
+    return Route("smart")
+
+
+def _captions(plan: Plan) -> str:
+    if any(text.soft for text in plan.texts):
+        return "track"
+    return "burned" if plan.texts else ""
+
+
+def _sidecar(plan: Plan, work_dir: Path, part: Path) -> Path | None:
+    """The soft captions' ``.srt`` copied beside the MP4's part file, to be renamed along with it."""
+    source = work_dir / "captions.srt"
+    if not any(text.soft for text in plan.texts) or not source.is_file():
+        return None
+    shutil.copyfile(source, part)
+    return part
