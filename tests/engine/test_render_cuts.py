@@ -108,3 +108,13 @@ async def test_faster_source_keeps_every_other_frame(tmp_path: Path) -> None:
     cuts = [(400, 700), (1500, 500), (1000, 300)]
     expected = [2 * (i * FPS // 1000 + k) for i, d in cuts for k in range(d * FPS // 1000)]
     assert await _render(tmp_path, clip, cuts) == expected
+
+
+@pytest.mark.anyio
+async def test_last_piece_lasts_past_the_end_of_its_clips_picture(tmp_path: Path, numbered: Path) -> None:
+    """When a clip's picture stops before its sound, the timeline's last piece holds its last frame."""
+    clip = tmp_path / "short-picture.mp4"
+    ffmpeg("-t", "1", "-i", str(numbered), "-f", "lavfi", "-i", "sine=d=2:sample_rate=48000",
+           "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", str(clip))  # fmt: skip
+    frames = await _render(tmp_path, clip, [(200, 300), (500, 1000)])
+    assert frames == [*range(6, 15), *range(15, 30), *[29] * 15]

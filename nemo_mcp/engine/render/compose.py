@@ -192,16 +192,18 @@ def _runs_short(piece: Piece, plan: Plan) -> bool:
     return end_ms > piece.source.info.duration_ms - 1000 / float(plan.fps)
 
 
-def _cut(stream: Stream, plan: Plan, piece: Piece) -> Stream:
+def _cut(stream: Stream, plan: Plan, index: int) -> Stream:
     """A clip's picture from time 0, holding the frames that fall on the piece's frames.
 
     ``fps``, ``tpad`` and their buffers (two frames, ~6 MB at 1080p) stay alive until the render
     ends, so a branch per cut does without them: the frame rate is made once after ``concat``,
     whose ``fps`` also repeats the last frame over any gap a piece leaves. The cut keeps what
     that ``fps`` would round onto the piece's frames: everything before the last frame's middle.
-    Only a piece its clip may not fill keeps its own padding.
+    Only a piece its clip may not fill keeps its own padding, and so does the last piece:
+    ``fps`` fills a gap up to the next frame, but not from the last frame to the end.
     """
-    if _runs_short(piece, plan):
+    piece = plan.pieces[index]
+    if index == len(plan.pieces) - 1 or _runs_short(piece, plan):
         return _timed(stream, plan, piece)
     end = float((piece.frames - Fraction(1, 2)) / plan.fps)
     return stream.filter("setpts", "PTS-STARTPTS").filter("trim", end=end)
@@ -217,7 +219,7 @@ def _piece(plan: Plan, index: int, inputs: Inputs, clips: _Clips) -> tuple[Strea
         # Decoded and scaled once; tpad repeats the one frame for the piece's length.
         picture = _timed(_canvas(inputs.add(str(src.path)).video(), plan), plan, piece)
     elif clip_video is not None:
-        picture = _cut(clip_video, plan, piece)
+        picture = _cut(clip_video, plan, index)
     else:
         colour = piece.card_bg if src is None else "0x000000"
         size = f"{plan.width}x{plan.height}"
