@@ -24,13 +24,13 @@ W, H, FPS, BITS = 320, 180, 30, 16
 STRIPE = W // BITS
 
 
-def numbered_video(path: Path, seconds: int) -> Path:
+def numbered_video(path: Path, seconds: int, fps: int = FPS) -> Path:
     """A clip whose frame N shows N as a bar code; keyframes every second, so most cuts fall between them."""
     bits = f"if(mod(floor(N/pow(2,floor(X/{STRIPE}))),2),235,16)"
     ffmpeg(
-        "-f", "lavfi", "-i", f"color=c=black:s={W}x{H}:r={FPS}:d={seconds},geq=lum='{bits}':cb=128:cr=128",
+        "-f", "lavfi", "-i", f"color=c=black:s={W}x{H}:r={fps}:d={seconds},geq=lum='{bits}':cb=128:cr=128",
         "-f", "lavfi", "-i", f"sine=f=440:sample_rate=48000:d={seconds}",
-        "-c:v", "libx264", "-preset", "ultrafast", "-g", str(FPS), "-pix_fmt", "yuv420p",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", str(fps), "-pix_fmt", "yuv420p",
         "-c:a", "aac", "-shortest", str(path),
     )  # fmt: skip
     return path
@@ -84,3 +84,40 @@ async def test_every_frame_is_the_source_frame_at_its_cut(
     await render_draft(draft, media, out, quality="draft", work_dir=tmp_path / "work")
     expected = [f for i, d in CUTS for f in range(i * FPS // 1000, (i + d) * FPS // 1000)]
     assert frame_numbers(out) == expected
+
+
+async def _render(tmp_path: Path, clip: Path, cuts: list[tuple[int, int]]) -> list[int]:
+    """The source frame numbers shown by a render of ``cuts`` of ``clip`` at FPS."""
+    media = {"n": SourceMedia(clip, await probe(clip))}
+    segments = [{"d": d, "m": {"src": "n", "in": i}} for i, d in cuts]
+    draft = {"t": [{"tt": 0, "sg": segments}], "m": {"canvas": {"w": W, "h": H}, "fps": FPS}}
+    out = tmp_path / "out.mp4"
+    await render_draft(draft, media, out, quality="draft", work_dir=tmp_path / "work")
+    return frame_numbers(out)
+
+
+@pytest.mark.anyio
+async def test_piece_past_its_clip_end_holds_the_last_frame(tmp_path: Path, numbered: Path) -> None:
+    """A piece running 0.5 s past its 5 s clip repeats the clip's last frame; the next piece is intact."""
+    frames = await _render(tmp_path, numbered, [(4500, 1000), (1000, 300)])
+    last = 5 * FPS - 1
+    assert frames == [*range(135, last + 1), *[last] * 15, *range(30, 39)]
+
+
+@pytest.mark.anyio
+async def test_faster_source_keeps_every_other_frame(tmp_path: Path) -> None:
+    """A 60 fps clip cut into a 30 fps timeline shows the source frame at each output frame's time."""
+    clip = numbered_video(tmp_path / "sixty.mp4", 3, fps=2 * FPS)
+    cuts = [(400, 700), (1500, 500), (1000, 300)]
+    expected = [2 * (i * FPS // 1000 + k) for i, d in cuts for k in range(d * FPS // 1000)]
+    assert await _render(tmp_path, clip, cuts) == expected
+
+
+@pytest.mark.anyio
+async def test_last_piece_lasts_past_the_end_of_its_clips_picture(tmp_path: Path, numbered: Path) -> None:
+    """When a clip's picture stops before its sound, the timeline's last piece holds its last frame."""
+    clip = tmp_path / "short-picture.mp4"
+    ffmpeg("-t", "1", "-i", str(numbered), "-f", "lavfi", "-i", "sine=d=2:sample_rate=48000",
+           "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", str(clip))  # fmt: skip
+    frames = await _render(tmp_path, clip, [(200, 300), (500, 1000)])
+    assert frames == [*range(6, 15), *range(15, 30), *[29] * 15]

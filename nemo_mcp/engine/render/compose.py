@@ -8,17 +8,20 @@
   it has finished, and nothing piles up between branches. A piece that goes back in the
   source (a clip shown twice, a section moved earlier) or jumps far ahead starts a fresh
   input instead;
-* every piece is brought to the project frame rate, padded with its last frame if the
-  clip is short, and cut to an exact number of frames; its sound (or silence, for a still,
-  a card or a silent clip) is cut to the same length in samples;
-* the pieces are joined with ``concat``; audio tracks (music, voice-over) are delayed to
+* a piece's picture keeps the frames that fall on its frames at the project rate; a piece
+  its clip may not fill (and a still) is brought to that rate, padded with its last frame
+  and cut to an exact number of frames. Its sound (or silence, for a still, a card or a
+  silent clip) is cut to the same length in samples, which fixes where the next piece starts;
+* the pieces are joined with ``concat`` and brought to the project frame rate once, which
+  also holds a frame over any gap a piece leaves; audio tracks (music, voice-over) are delayed to
   their start, looped if asked and mixed in with ``amix`` without normalisation (so a
   volume of 0.3 means 0.3); ``loudnorm`` and fades apply to the whole result.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 
 from nemo_mcp.engine.render.assets import Assets
 from nemo_mcp.engine.render.graph import Inputs, Stream, Value, join, number, serialise, source
@@ -32,6 +35,8 @@ _INPUT_MARGIN_S = 0.1
 # through (decoding 30 s of 1080p costs about what a seek and one more decoder's buffers do).
 # -1 gives every piece its own input: the per-piece method, which bench/local_render.py measures.
 SEEK_GAP_MS = 30_000
+# See _picture: how far frames are moved later before the one frame-rate conversion.
+_NUDGE_S = 0.0001
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,12 @@ class _Read:
     start_ms: int  # where the input seeks to: the first piece's in-point
     end_s: float  # source time where its last piece ends
     pieces: int = 0
+    windows: list[tuple[float, float]] = field(default_factory=list)  # each piece's, from the seek
+
+    def window(self, piece: Piece, fps: Fraction) -> tuple[float, float]:
+        """Where ``piece`` starts and (with a margin) ends, in seconds from the seek point."""
+        start = (piece.in_ms - self.start_ms) / 1000
+        return start, start + float(piece.frames / fps) + _INPUT_MARGIN_S
 
 
 def _reads(plan: Plan) -> list[_Read | None]:
@@ -86,6 +97,7 @@ def _reads(plan: Plan) -> list[_Read | None]:
             read = current[piece.source.path] = _Read(piece.in_ms, start_s + seconds)
         read.end_s = max(read.end_s, start_s + seconds)
         read.pieces += 1
+        read.windows.append(read.window(piece, plan.fps))
         found.append(read)
     return found
 
@@ -119,7 +131,9 @@ class _Clips:
             self._branches[id(read)] = (
                 # Fitted to the canvas before the split: once per source, and no per-piece scalers
                 # and frame pools, which ffmpeg keeps until the end of the render (~12 MB a piece).
-                _branches(_canvas(clip.video(), self._plan), "split", read.pieces) if video else [],
+                _branches(_canvas(_kept(clip.video(), read), self._plan), "split", read.pieces)
+                if video
+                else [],
                 _branches(_audio_format(clip.audio()), "asplit", read.pieces) if audio else [],
             )
         videos, audios = self._branches[id(read)]
@@ -128,13 +142,21 @@ class _Clips:
         if read.pieces == 1:
             return picture, sound
         # The cut itself: the same timestamps an input -ss/-t would keep, counted from the seek point.
-        start = (piece.in_ms - read.start_ms) / 1000
-        end = start + float(piece.frames / self._plan.fps) + _INPUT_MARGIN_S
+        start, end = read.window(piece, self._plan.fps)
         cut: dict[str, Value] = {"start": start, "end": end} if start > 0 else {"end": end}
         return (
             None if picture is None else picture.filter("trim", **cut),
             None if sound is None else sound.filter("atrim", **cut),
         )
+
+
+def _kept(stream: Stream, read: _Read) -> Stream:
+    """Only the frames some piece of ``read`` keeps (a little more), so cut frames are never scaled."""
+    if read.pieces == 1:
+        return stream  # the input's -ss/-t already read no more
+    # A millisecond wider than each trim, which makes the exact cut.
+    spans = (f"between(t,{number(a - 0.001)},{number(b + 0.001)})" for a, b in read.windows)
+    return stream.filter("select", "+".join(spans))
 
 
 def _canvas(stream: Stream, plan: Plan) -> Stream:
@@ -160,6 +182,30 @@ def _timed(stream: Stream, plan: Plan, piece: Piece) -> Stream:
     )
 
 
+def _runs_short(piece: Piece, plan: Plan) -> bool:
+    """Whether the clip may end before the piece does (within a frame of its end)."""
+    assert piece.source is not None
+    end_ms = piece.in_ms + float(piece.frames / plan.fps) * 1000
+    return end_ms > piece.source.info.duration_ms - 1000 / float(plan.fps)
+
+
+def _cut(stream: Stream, plan: Plan, index: int) -> Stream:
+    """A clip's picture from time 0, holding the frames that fall on the piece's frames.
+
+    ``fps``, ``tpad`` and their buffers (two frames, ~6 MB at 1080p) stay alive until the render
+    ends, so a branch per cut does without them: the frame rate is made once after ``concat``,
+    whose ``fps`` also repeats the last frame over any gap a piece leaves. The cut keeps what
+    that ``fps`` would round onto the piece's frames: everything before the last frame's middle.
+    Only a piece its clip may not fill keeps its own padding, and so does the last piece:
+    ``fps`` fills a gap up to the next frame, but not from the last frame to the end.
+    """
+    piece = plan.pieces[index]
+    if index == len(plan.pieces) - 1 or _runs_short(piece, plan):
+        return _timed(stream, plan, piece)
+    end = float((piece.frames - Fraction(1, 2)) / plan.fps)
+    return stream.filter("setpts", "PTS-STARTPTS").filter("trim", end=end)
+
+
 def _piece(plan: Plan, index: int, inputs: Inputs, clips: _Clips) -> tuple[Stream, Stream]:
     """The picture and sound of one piece, each exactly as long as the piece."""
     piece = plan.pieces[index]
@@ -170,7 +216,7 @@ def _piece(plan: Plan, index: int, inputs: Inputs, clips: _Clips) -> tuple[Strea
         # Decoded and scaled once; tpad repeats the one frame for the piece's length.
         picture = _timed(_canvas(inputs.add(str(src.path)).video(), plan), plan, piece)
     elif clip_video is not None:
-        picture = _timed(clip_video, plan, piece)
+        picture = _cut(clip_video, plan, index)
     else:
         colour = piece.card_bg if src is None else "0x000000"
         size = f"{plan.width}x{plan.height}"
@@ -207,7 +253,11 @@ def _fades(stream: Stream, plan: Plan, name: str) -> Stream:
 
 
 def _picture(joined: Stream, plan: Plan, assets: Assets) -> Stream:
-    """Text, then fades (so text fades with the picture), then the encoder's pixel format."""
+    """The frame rate, then text, then fades (so text fades with the picture), then the pixel format."""
+    # concat counts time in microseconds, so a 60 fps frame meant to fall halfway between two
+    # 30 fps frames lands a rounding either side of it; nudged later by far more than that
+    # rounding (and far less than a frame), it goes to the later frame, as ``fps`` rounds halves.
+    joined = joined.filter("setpts", f"PTS+{number(_NUDGE_S)}/TB").filter("fps", plan.fps)
     if assets.subtitles is not None:
         options: dict[str, Value] = {"filename": str(assets.subtitles)}
         if assets.fonts_dir is not None:
