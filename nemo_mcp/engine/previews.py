@@ -157,6 +157,10 @@ async def preview_timeline(
     result.captions, total = captions_between(draft, lo, hi)
     if total > len(result.captions):
         result.notes.append(f"{total} captions in this range; the first {len(result.captions)} are listed.")
+    if any(text.soft for text in plan.texts):
+        result.notes.append(
+            "Captions ship as a subtitle track and an .srt; they are drawn here as a player shows them."
+        )
     fades = [t for t in times if t * 1000 < plan.fade_in_ms or t * 1000 > plan.duration_ms - plan.fade_out_ms]
     if fades:
         result.notes.append("Frames inside the fade-in or fade-out are shown without the fade.")

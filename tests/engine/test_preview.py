@@ -94,6 +94,8 @@ async def test_captions_show_where_the_timeline_has_them(grey_clip: Path, tmp_pa
     at_2, at_5 = _cells(result)
     assert _changed(at_2, at_5, BOTTOM) > 10
     assert result.captions == [{"start_s": 4.0, "end_s": 7.0, "text": "Plants turn light into sugar"}]
+    # These captions ship as a track (no platform asked to burn them): the frame draws them anyway.
+    assert any(".srt" in note for note in result.notes)
     before = await _preview(grey_clip, draft, Ask(start_s=0, end_s=3, count=2), tmp_path)
     assert before.captions == []
 

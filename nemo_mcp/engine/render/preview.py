@@ -67,8 +67,8 @@ def _moment(plan: Plan, index: int, ms: int) -> tuple[Piece, list[Text]]:
 def preview_plan(plan: Plan, times_ms: Sequence[int], width: int, height: int) -> Plan:
     """The plan of one frame per time in ``times_ms``, on a ``width`` x ``height`` canvas (same shape).
 
-    Texts keep their size relative to the canvas; sound, chapters, loudness and fades are left
-    out (a frame has no sound, and the caller says when a frame lies inside a fade).
+    Texts keep their size relative to the canvas, soft captions drawn like the others; sound,
+    chapters, loudness and fades are left out (a frame has no sound, and the caller says when a frame lies inside a fade).
     """
     scale = width / plan.width
     pieces: list[Piece] = []
@@ -76,7 +76,8 @@ def preview_plan(plan: Plan, times_ms: Sequence[int], width: int, height: int) -
     for index, ms in enumerate(times_ms):
         piece, shown = _moment(plan, index, ms)
         pieces.append(piece)
-        texts += [replace(t, size=max(6, round(t.size * scale))) for t in shown]
+        # Captions that ship as a subtitle track are drawn as a player shows them with captions on.
+        texts += [replace(t, size=max(6, round(t.size * scale)), soft=False) for t in shown]
     return Plan(
         width=width,
         height=height,
