@@ -1,142 +1,92 @@
 """The review view (an MCP App): what the server advertises, and the view itself in headless Chromium.
 
-Until the real `preview` tool is merged, a test-only `preview` with the same contract stands in: it
-draws a real contact sheet (a JPEG made by Pillow, one flat colour per frame, the timestamps written on)
-and real single frames, so the view crops real cells and the pixels can be checked in the screenshot.
+The view is handed a real result of the real `preview` tool: a local-engine project of a clip whose colour
+turns with time (so a wrong crop shows), captions from an uploaded .srt and chapters set by an edit.
 """
 
 from __future__ import annotations
 
 import base64
-import colorsys
 import io
 import json
 import os
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-import respx
 from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 from mcp import Client
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
-from mcp_types import CallToolResult, ImageContent, TextContent
 
 from nemo_mcp.mcp import build_server
-from nemo_mcp.mcp import server as server_module
 from nemo_mcp.mcp.apps import REVIEW_URI
-from nemo_mcp.mcp.tools import TOOLS, ToolSpec
 from nemo_mcp.service.uploads import UploadPolicy
+from tests.engine.helpers import ffmpeg
 
-from .helpers import API, make_settings
+from .helpers import make_settings
 
 pytestmark = pytest.mark.anyio
 
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DURATION = 60.0
-CELL = (192, 108)
-CHAPTERS = [
-    {"start_s": 0.0, "title": "Why fractions matter"},
-    {"start_s": 20.0, "title": "Adding fractions"},
-    {"start_s": 40.0, "title": "Practice problems"},
-]
-CAPTIONS = [
-    {"start_s": 1.0, "end_s": 4.5, "text": "Today we look at fractions."},
-    {"start_s": 21.0, "end_s": 25.0, "text": "To add them, find a common denominator."},
-    {"start_s": 41.0, "end_s": 44.0, "text": "Try these three on your own."},
-]
+DURATION = 36
+CHAPTERS = "set the chapters to 0:00 Why fractions matter, 0:12 Adding fractions, 0:24 Practice problems"
+SRT = """1
+00:00:01,000 --> 00:00:04,500
+Today we look at fractions.
+
+2
+00:00:13,000 --> 00:00:17,000
+To add them, find a common denominator.
+
+3
+00:00:25,000 --> 00:00:28,000
+Try these three on your own.
+"""
 
 
-def _colour(t: float) -> tuple[int, int, int]:
-    """The flat colour the stand-in renders at time t: distinct per frame, so a wrong crop shows."""
-    r, g, b = colorsys.hls_to_rgb((t / DURATION) % 1.0, 0.45, 0.7)
-    return round(r * 255), round(g * 255), round(b * 255)
-
-
-def _frame_image(t: float, size: tuple[int, int]) -> Any:
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", size, _colour(t))
-    ImageDraw.Draw(image).text((6, size[1] - 16), f"{t:.1f}s", fill=(255, 255, 255))
-    return image
-
-
-def _jpeg(image: Any) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=85)
-    return out.getvalue()
-
-
-def render(times: list[float], *, single: bool) -> tuple[bytes, list[dict[str, Any]], tuple[int, int]]:
-    """A real JPEG: one larger frame, or a 3-column contact sheet with each frame's cell recorded."""
-    from PIL import Image
-
-    if single:
-        size = (640, 360)
-        return (
-            _jpeg(_frame_image(times[0], size)),
-            [{"time_s": times[0], "x": 0, "y": 0, "w": 640, "h": 360}],
-            size,
-        )
-    cols, gap = 3, 4
-    rows = -(-len(times) // cols)
-    size = (cols * CELL[0] + (cols - 1) * gap, rows * CELL[1] + (rows - 1) * gap)
-    sheet = Image.new("RGB", size, (0, 0, 0))
-    frames = []
-    for i, t in enumerate(times):
-        x, y = (i % cols) * (CELL[0] + gap), (i // cols) * (CELL[1] + gap)
-        sheet.paste(_frame_image(t, CELL), (x, y))
-        frames.append({"time_s": t, "x": x, "y": y, "w": CELL[0], "h": CELL[1]})
-    return _jpeg(sheet), frames, size
-
-
-async def preview(
-    source: str = "timeline",
-    start_s: float = 0.0,
-    end_s: float | None = None,
-    count: int = 6,
-    times: list[float] | None = None,
-    single: bool = False,
-    session: str | None = None,
-) -> CallToolResult:
-    """Stand-in for the preview tool (test only): the same arguments and result shape."""
-    end = DURATION if end_s is None else end_s
-    picked = times or [round(start_s + i * (end - start_s) / count, 3) for i in range(count)]
-    data, frames, (width, height) = render(picked[:1] if single else picked, single=single)
-    structured = {
-        "project": session or "p-review",
-        "source": source,
-        "kind": "frame" if single else "sheet",
-        "width": width,
-        "height": height,
-        "bytes": len(data),
-        "frames": frames,
-        "chapters": CHAPTERS,
-        "captions": CAPTIONS,
-        "notes": [],
-        "message": f"{len(frames)} frame(s) of {source}",
-    }
-    return CallToolResult(
-        content=[
-            ImageContent(type="image", data=base64.b64encode(data).decode(), mime_type="image/jpeg"),
-            TextContent(type="text", text=structured["message"]),
-        ],
-        structured_content=structured,
-    )
+@pytest.fixture(scope="module")
+def lesson(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A 36 s clip whose hue turns a full circle (each moment its own colour) and its .srt."""
+    folder = tmp_path_factory.mktemp("lesson")
+    video = folder / "fractions.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", f"color=c=0xc03030:s=640x360:r=25:d={DURATION},hue=H=2*PI*t/{DURATION}",
+        "-f", "lavfi", "-i", f"sine=d={DURATION}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(video),
+    )  # fmt: skip
+    subtitles = folder / "fractions.srt"
+    subtitles.write_text(SRT, encoding="utf-8")
+    return video, subtitles
 
 
 @asynccontextmanager
-async def connected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Client]:
-    """An in-process client of the real server, its TOOLS table holding the stand-in preview too."""
-    monkeypatch.setattr(server_module, "TOOLS", (*TOOLS, ToolSpec(preview, "Preview", read_only=True)))
-    server = build_server(make_settings(tmp_path / "home"), policy=UploadPolicy([tmp_path]))
-    async with respx.mock(base_url=API, assert_all_called=False), Client(server) as client:
+async def connected(tmp_path: Path, lesson: tuple[Path, Path] | None = None) -> AsyncIterator[Client]:
+    """An in-process client of the real server on the local engine; given the lesson, its project holds
+    it with captions (from the .srt) and three chapters."""
+    media = tmp_path / "media"
+    media.mkdir()
+    paths = [str(shutil.copy(f, media / f.name)) for f in lesson or ()]
+    settings = make_settings(tmp_path / "home", backend="local")
+    server = build_server(settings, policy=UploadPolicy([media], allow_subtitles=True))
+    async with Client(server) as client:
+        for name, arguments in (
+            ()
+            if lesson is None
+            else (
+                ("upload_media", {"paths": paths}),
+                ("send_edit", {"instruction": "add captions"}),
+                ("send_edit", {"instruction": CHAPTERS}),
+            )
+        ):
+            done = await client.call_tool(name, arguments)
+            assert not done.is_error, done.content
         yield client
 
 
@@ -146,11 +96,9 @@ def wire(result: Any) -> dict[str, Any]:
     return dumped
 
 
-async def test_preview_tool_names_the_review_view_which_is_served_as_an_app(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_preview_tool_names_the_review_view_which_is_served_as_an_app(tmp_path: Path) -> None:
     """tools/list gives preview `_meta.ui.resourceUri` (only it), and resources/read serves that uri as an MCP App."""
-    async with connected(tmp_path, monkeypatch) as client:
+    async with connected(tmp_path) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         listed = {str(r.uri): r for r in (await client.list_resources()).resources}
         read = await client.read_resource(REVIEW_URI)
@@ -226,62 +174,90 @@ def _close(got: tuple[float, ...], want: tuple[float, ...], tolerance: float = 2
     return all(abs(g - w) <= tolerance for g, w in zip(got, want, strict=True))
 
 
+def _clock(seconds: float) -> str:
+    """A time as the view writes it: m:ss, tenths only when there are any."""
+    tenths = round(seconds * 10)
+    minutes, rest = divmod(tenths, 600)
+    return f"{minutes}:{rest // 10:02d}" + (f".{rest % 10}" if rest % 10 else "")
+
+
+def _at(rows: list[dict[str, Any]], t: float) -> dict[str, Any]:
+    """The chapter playing at t: the last to start at or before it."""
+    return [row for row in rows if row["start_s"] <= t][-1]
+
+
 @pytest.mark.slow
 async def test_review_view_in_headless_chromium_shows_frames_chapters_and_steps_to_a_frame(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, lesson: tuple[Path, Path]
 ) -> None:
-    """In a minimal Apps host, the view shows each frame (its pixels and time) and the chapters, follows the
-    theme, loads nothing from the network, and a click on a frame calls preview for that time."""
+    """Given a real preview of a timeline, the view in a minimal Apps host shows each frame (its pixels and
+    time), the chapters and captions, follows the theme, loads nothing from the network, and a click on a
+    frame or a typed time calls preview for that moment, which the view then shows."""
     _skip_without_chromium()
     from PIL import Image
 
-    async with connected(tmp_path, monkeypatch) as client:
+    async with connected(tmp_path, lesson) as client:
         html = (await client.read_resource(REVIEW_URI)).contents[0].text  # type: ignore[union-attr]
         arguments = {"source": "timeline", "count": 6}
         sheet = wire(await client.call_tool("preview", arguments))
-        plan = {"html": html, "input": arguments, "result": sheet, "theme": "light", "click": 2, "typed": "0:42.5",
+        assert not sheet.get("isError"), sheet["content"]
+        plan = {"html": html, "input": arguments, "result": sheet, "theme": "light", "click": 2, "typed": "0:26.5",
                 "failure": "No timeline yet: upload a video first.",
                 "out": str(tmp_path), "chromium": CHROMIUM}  # fmt: skip
         with anyio.fail_after(120):
             report = await drive_view(client, plan)
 
-    frames = sheet["structuredContent"]["frames"]
+    out = sheet["structuredContent"]
+    frames, chapters, captions = out["frames"], out["chapters"], out["captions"]
     times = [f["time_s"] for f in frames]
+    # What the real timeline holds, as the tool reported it: the view is checked against this.
+    assert (
+        out["kind"] == "sheet" and len(frames) == 6 and out["duration_s"] == pytest.approx(DURATION, abs=0.1)
+    )
+    assert [c["title"] for c in chapters] == ["Why fractions matter", "Adding fractions", "Practice problems"]
+    assert [c["start_s"] for c in captions] == [1.0, 13.0, 25.0]
     assert report["errors"] == [] and report["requests"] == []
     assert report["frame_times"] == times
-    assert report["frame_labels"] == ["0:00", "0:10", "0:20", "0:30", "0:40", "0:50"]
-    assert [row.split(":", 1)[1][2:] for row in report["chapters"]] == [c["title"] for c in CHAPTERS]
-    assert len(report["captions"]) == len(CAPTIONS)
+    assert report["frame_labels"] == [_clock(t) for t in times]
+    assert [row.split(":", 1)[1][2:] for row in report["chapters"]] == [c["title"] for c in chapters]
+    assert [row for row in report["captions"] if captions[1]["text"] in row] and len(report["captions"]) == 3
     # The handshake in order: the view initializes first and reports its size only afterwards.
     from_view = [m for m in report["log"] if m["dir"] == "from-view"]
     assert [m["method"] for m in from_view[:2]] == ["ui/initialize", "ui/notifications/initialized"]
     sizes = [m["params"] for m in from_view if m["method"] == "ui/notifications/size-changed"]
     # host.html starts the iframe at 900 px, taller than the view: the view still reports its own height.
     assert sizes and all(size["height"] < 900 for size in sizes) and sizes[-1]["height"] > 300
-    # The click asked the server for that moment as one larger frame, and the view shows it.
+    # The click asked the server, in this project, for that moment as one larger frame, and the view shows it.
     clicked = times[2]
     assert report["calls"][0] == (
         {"name": "preview", "arguments": {"times": [clicked], "single": True, "source": "timeline",
-                                           "session": sheet["structuredContent"]["project"]}}
+                                           "session": out["project"]}}
     )  # fmt: skip
-    assert report["still"]["time"] == clicked and report["still"]["natural"] == [640, 360]
+    still = report["answers"][0]
+    assert not still.get("isError") and still["structuredContent"]["project"] == out["project"]
+    assert still["structuredContent"]["kind"] == "frame"
+    size = [still["structuredContent"]["width"], still["structuredContent"]["height"]]
+    assert report["still"]["time"] == clicked and report["still"]["natural"] == size
     assert report["pressed"] == [clicked]
-    assert report["current_chapter"] and "Adding fractions" in report["current_chapter"][0]
-    # A typed time: nonsense is refused without a call, 0:42.5 is fetched and its chapter and caption lit.
+    assert report["current_chapter"] and _at(chapters, clicked)["title"] in report["current_chapter"][0]
+    # A typed time: nonsense is refused without a call, 0:26.5 is fetched and its chapter and caption lit.
     assert report["refused"]["error"] == 1 and report["refused"]["calls"] == 1
-    assert [c["arguments"]["times"] for c in report["calls"][1:]] == [[42.5]]
-    assert report["typed"]["time"] == 42.5
+    assert [c["arguments"]["times"] for c in report["calls"][1:]] == [[26.5]]
+    assert report["typed"]["time"] == 26.5
     assert "Practice problems" in report["typed"]["chapter"][0]
     assert "Try these three" in report["typed"]["caption"][0]
-    # Pixels: each tile shows its own cell of the sheet, and the large frame the image the click fetched
-    # (compared with the JPEGs the tool returned, so this holds for any footage).
+    # Pixels: each tile shows its own cell of the sheet (each moment has its own colour), and the large
+    # frame the image the click fetched; both compared with the JPEGs the tool returned.
     shot, sheet_jpeg = Image.open(report["screenshots"]["sheet"]), _jpeg_of(sheet)
     at = report["iframe"]
     for tile, cell in zip(report["tiles"], frames, strict=True):
         assert _close(_mean(shot, tile, at["x"], at["y"]), _mean(sheet_jpeg, cell)), cell["time_s"]
-    framed, still_jpeg = Image.open(report["screenshots"]["frame"]), _jpeg_of(report["answers"][0])
+    framed, still_jpeg = Image.open(report["screenshots"]["frame"]), _jpeg_of(still)
     whole = {"x": 0, "y": 0, "w": still_jpeg.width, "h": still_jpeg.height}
     assert _close(_mean(framed, report["still"]["box"], at["x"], at["y"]), _mean(still_jpeg, whole))
+    # The colours differ from cell to cell, so the comparison above would catch a tile showing another cell.
+    means = [_mean(sheet_jpeg, cell) for cell in frames]
+    assert all(not _close(a, b) for a, b in pairwise(means))
     # The theme: a light background, then a dark one after host-context-changed.
     light = [int(v) for v in report["background"]["light"].strip("rgb()").split(",")[:3]]
     dark = [int(v) for v in report["background"]["dark"].strip("rgb()").split(",")[:3]]

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from nemo_mcp.cli.demo import mp4_chapters, slide_changes
 from nemo_mcp.cli.sample import SLIDES
@@ -54,7 +55,8 @@ def _youtube_rules(text: str, duration_s: float) -> list[tuple[int, str]]:
 
 @pytest.mark.slow
 def test_demo_writes_two_mp4s_and_a_youtube_chapter_list(tmp_path: Path) -> None:
-    """The demo exits 0 within three minutes, leaving H.264/AAC MP4s of the right lengths and a valid chapters.txt."""
+    """The demo exits 0 within three minutes, leaving H.264/AAC MP4s of the right lengths, a JPEG contact sheet
+    beside each, and a valid chapters.txt."""
     out = tmp_path / "demo out"
     started = time.monotonic()
     done = subprocess.run(
@@ -95,6 +97,13 @@ def test_demo_writes_two_mp4s_and_a_youtube_chapter_list(tmp_path: Path) -> None
     assert [title for _, title in listed] == [slide.heading for slide in SLIDES]
     # Every export was checked, and none has a black, frozen or silent stretch.
     assert done.stdout.count("no black, frozen or silent stretches") == 2
+    # A contact sheet of each output beside it, named in the output: a JPEG within the preview's 1 MB.
+    for video in (reel, lecture):
+        sheet = video.with_suffix(".jpg")
+        assert sheet.is_file() and str(sheet) in done.stdout, sheet
+        assert 0 < sheet.stat().st_size <= 1_000_000
+        with Image.open(sheet) as image:
+            assert image.format == "JPEG" and image.width > image.height, image
     assert "Traceback" not in done.stderr
 
 

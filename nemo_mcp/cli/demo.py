@@ -13,8 +13,8 @@ What it does, in order:
    a captioned highlight reel of whole sentences (silences cut, music at 20 %, 20 seconds),
    and learning segments with chapter titles, captions and a YouTube chapter list;
 4. exports both as MP4 (each export checked for length, sound and black, frozen or silent
-   stretches), writes the chapter list to ``chapters.txt``, and prints what it did and where
-   the files are. The chapter titles are the slide headings, read off the video.
+   stretches) with a 12-frame contact sheet beside each (``<name>.jpg``), writes the chapter
+   list to ``chapters.txt``, and prints what it did and where the files are. The chapter titles are the slide headings, read off the video.
 
 The sample is made by :mod:`nemo_mcp.cli.sample`; :mod:`nemo_mcp.cli.console` draws the steps.
 Nothing needs the network or espeak-ng at run time. Returns 0 on success, 1 on failure (with
@@ -52,6 +52,8 @@ DEFAULT_OUT = "nemo-demo"
 # "standard" is x264's veryfast preset at CRF 23: on two cores the two 1080p exports take about
 # 15 s, no longer than "draft" (decoding and scaling dominate), and the files are half the size.
 EXPORT_QUALITY = "standard"
+#: Frames in the contact sheet written beside each export.
+SHEET_FRAMES = 12
 REEL_SECONDS = 20
 SEGMENT_SECONDS = 15
 MUSIC_VOLUME = 20
@@ -139,6 +141,8 @@ class Export:
     chapters: list[tuple[float, str]]
     #: What the server's check of the export found (export_video's ``check``).
     check: dict[str, Any] = field(default_factory=dict)
+    #: The contact sheet of the export written beside it (``<name>.jpg``).
+    sheet: Path | None = None
 
 
 @dataclass
@@ -199,11 +203,14 @@ async def export(tools: Tools, folder: Path, name: str, label: str) -> Export:
     try:
         info = await media.probe(target)
         chapters = await mp4_chapters(target)
+        # A contact sheet beside the MP4, so the result can be seen at a glance without a player.
+        # Decoding and Pillow are blocking work: off the event loop, where the progress bar lives.
+        jpeg = await anyio.to_thread.run_sync(lambda: media.contact_sheet_of_file(target, count=SHEET_FRAMES))
     except (media.MediaError, FFmpegError) as exc:
         raise DemoError(f"the exported {name} does not read back as a video: {exc}") from None
-    # CONTACT SHEET: the coordinator wires the preview tool's contact sheet of ``target`` in
-    # here (``<name>.jpg`` beside the MP4) once it is merged.
-    return Export(target, info, target.stat().st_size, chapters, dict(data.get("check") or {}))
+    sheet = target.with_suffix(".jpg")
+    sheet.write_bytes(jpeg)
+    return Export(target, info, target.stat().st_size, chapters, dict(data.get("check") or {}), sheet)
 
 
 def chapter_pairs(draft: Any) -> list[tuple[int, str]]:
@@ -397,6 +404,8 @@ async def _run(folder: Path, settings: Settings, console: Console) -> None:
         if flow.export is not None:
             console.line(f"    Output: {flow.export.path} ({_describe(flow.export)})")
             console.line(f"    Check: {_describe_check(flow.export.check)}")
+            if flow.export.sheet is not None:
+                console.line(f"    Contact sheet: {flow.export.sheet}")
     console.line()
     console.line(f"  YouTube chapters: {folder / 'chapters.txt'}")
     console.line(_indent("\n".join(chapters), "    "))
