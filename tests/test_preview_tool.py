@@ -189,6 +189,10 @@ async def test_local_previews_an_export_by_its_render_id(tmp_path: Path, lesson:
         assert not exported.is_error, exported.content
         render_id = (exported.structured_content or {})["render_id"]
         result = await client.call_tool("preview", {"source": render_id, "count": 3})
+        # The review view steps with the name the result gave: that name finds the export too.
+        named = (result.structured_content or {})["source"]
+        again = await client.call_tool("preview", {"source": named, "times": [0.5], "single": True})
     _image(result)
     out = result.structured_content or {}
     assert out["source"].endswith(".mp4") and len(out["frames"]) == 3 and out["chapters"] == []
+    assert not again.is_error and (again.structured_content or {})["kind"] == "frame"

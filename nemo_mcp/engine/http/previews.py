@@ -81,7 +81,8 @@ async def _file(engine: Engine, session_id: str, user_id: str, source: str, ask:
         if pin is not None:
             check_pinned(ref.path, pin, ref.filename)
         return await preview_file(ref.path, ask, name=ref.filename)
-    render = engine.store.get_render(source)
+    # An export is named by its render id, or by the name a preview of it answered with ("<id>.mp4").
+    render = engine.store.get_render(source.removesuffix(".mp4"))
     if render is not None and render.user_id == user_id and render.session_id == session_id:
         if render.status != "completed" or not render.output_path:
             raise coded(
