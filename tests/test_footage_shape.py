@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from nemo_mcp.engine.footage import long_silences
+from nemo_mcp.service import footage
 from nemo_mcp.service.footage import MAX_SENTENCES, Window, shape
 
 SPOKEN = [
@@ -92,3 +95,20 @@ def test_nothing_to_read_says_so() -> None:
     page = shape({"media": [], "draft": {"t": []}}, Window())
     assert (page.total, page.sentences, page.silences) == (0, [], [])
     assert any("Upload" in n for n in page.notes)
+
+
+def test_a_lecture_with_more_slides_than_a_page_holds_pages_them_with_its_sentences(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the scene cap, each page carries the scenes of its own span, so no slide is lost for good."""
+    monkeypatch.setattr(footage, "MAX_SCENES", 3)
+    reading = _reading()
+    reading["scenes"] = [[ms, f"Slide {n}", []] for n, ms in enumerate(range(0, 12000, 1000))]
+    raw = {"media": [reading], "draft": None}
+    first, second = shape(raw, Window(start=0, limit=2)), shape(raw, Window(start=2, limit=2))
+    # Page 1 spans 0 s up to "Three." (6 s); page 2 from 6 s up to "Five." (10 s).
+    assert [s["heading"] for s in first.scenes] == ["Slide 0", "Slide 1", "Slide 2"]
+    assert [s["heading"] for s in second.scenes] == ["Slide 6", "Slide 7", "Slide 8"]
+    assert first.notes and second.notes
+    whole = shape({"media": [_reading()], "draft": None}, Window(start=2, limit=2))
+    assert [s["heading"] for s in whole.scenes] == ["Welcome", "Part 2"] and not whole.notes

@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import anyio
 
@@ -45,6 +45,7 @@ MAX_SENTENCES: Final = 200
 MAX_WORDS: Final = 600
 MAX_SCENES: Final = 60
 MAX_SILENCES: Final = 100
+_T = TypeVar("_T", bound=tuple[Any, ...])
 LONG_SILENCE_MS: Final = 1500
 #: How long one request to the local engine waits for the analysis before asking again.
 ENGINE_POLL_S: Final = 2.0
@@ -318,8 +319,28 @@ def shape(raw: dict[str, Any], window: Window) -> Page:
         if len(words) > MAX_WORDS:
             page.notes.append(f"Words are shown for the first {MAX_WORDS} only: ask for fewer sentences.")
         page.words = [{"start_s": _s(a), "text": t} for a, _, t in words[:MAX_WORDS]]
-    # Scenes and silences are few (scenes are read at most 30 per file): every page carries them all.
-    page.scenes = [{"start_s": _s(s), "heading": h, "body": " / ".join(b)[:200]} for s, h, b in laid.scenes]
-    page.scenes = page.scenes[:MAX_SCENES]
-    page.silences = [{"start_s": _s(a), "end_s": _s(b)} for a, b in laid.silences][:MAX_SILENCES]
+    # Every page carries all scenes and silences while they fit; a long lecture's many slides and
+    # pauses are paged with the sentences (the span from this page's first sentence to the next's).
+    lo = shown[0][0] if shown and window.start > 0 else 0
+    hi = chosen[page.next_start][0] if page.next_start is not None else laid.duration + 1
+    scenes = _paged(laid.scenes, lo, hi, MAX_SCENES, "scenes", page)
+    silences = _paged(laid.silences, lo, hi, MAX_SILENCES, "silences", page)
+    page.scenes = [{"start_s": _s(s), "heading": h, "body": " / ".join(b)[:200]} for s, h, b in scenes]
+    page.silences = [{"start_s": _s(a), "end_s": _s(b)} for a, b in silences]
     return page
+
+
+def _paged(items: list[_T], lo: int, hi: int, cap: int, what: str, page: Page) -> list[_T]:
+    """``items`` (each starting with its time in ms) whole when they fit, else those in ``lo``..``hi``."""
+    if len(items) <= cap:
+        return items
+    inside = [item for item in items if lo <= item[0] < hi]
+    if len(inside) > cap:
+        page.notes.append(
+            f"{len(inside)} {what} in this page's span; the first {cap} are shown: ask for fewer sentences."
+        )
+    else:
+        page.notes.append(
+            f"{len(items)} {what} in all; those in this page's span are shown, the rest with their sentences."
+        )
+    return inside[:cap]
