@@ -181,8 +181,9 @@ def pick_sentences(
     """Whole sentences adding up to about ``target_ms``, the ones richest in the talk's key words first.
 
     A sentence scores by how often its content words recur in the whole talk (topic words),
-    per second. The best are taken while the total stays within ``target_ms`` + 10 %, then
-    returned in story order. ``extra_ms`` is what each sentence will take beyond its words
+    per second. The best are taken while the total stays within ``target_ms`` + 10 %; if that
+    falls short of 90 %, the set within 10 % that holds the most recurring words is taken instead
+    (when one exists). They are returned in story order. ``extra_ms`` is what each sentence will take beyond its words
     (the pause kept around it).
     """
     counts = Counter(w for s in sentences for w in _content_words(s.text))
@@ -192,15 +193,62 @@ def pick_sentences(
         recurring = sum(counts[w] - 1 for w in words)
         return recurring / max(1.0, (s.end - s.start) / 1000)
 
+    def length(s: SpokenSentence) -> int:
+        return s.end - s.start + extra_ms
+
     limit = target_ms * 1.1
     chosen: list[SpokenSentence] = []
     total = 0
     for s in sorted(sentences, key=score, reverse=True):
-        length = s.end - s.start + extra_ms
-        if total + length <= limit:
+        if total + length(s) <= limit:
             chosen.append(s)
-            total += length
+            total += length(s)
+    if total < target_ms * 0.9:
+        # Short of 90 %: the set of sentences within 10 % that says the most key words, if any is.
+        fitted = _fit(
+            sentences, [length(s) for s in sentences], [score(s) * length(s) for s in sentences], target_ms
+        )
+        chosen = fitted if fitted is not None else chosen
     return sorted(chosen, key=lambda s: s.start)
+
+
+# The resolution at which sentence lengths are added up when fitting a reel to its length.
+FIT_STEP_MS: Final = 10
+
+
+def _fit(
+    sentences: Sequence[SpokenSentence], lengths: Sequence[int], values: Sequence[float], target_ms: int
+) -> list[SpokenSentence] | None:
+    """The sentences whose lengths add up to within 10 % of ``target_ms`` with the most value (0/1 knapsack).
+
+    Lengths are rounded up to steps of at least ``FIT_STEP_MS`` (at most 4,000 steps), so the sum
+    never passes +10 %; sets that round to the same step keep the more valuable one, so a set is
+    found whenever one reaches -10 % by n steps to spare. None when no set fits.
+    """
+    step = max(FIT_STEP_MS, math.ceil(target_ms * 1.1 / 4000))
+    cap = int(target_ms * 1.1) // step
+    weights = [max(1, math.ceil(n / step)) for n in lengths]
+    best = [-1.0] * (cap + 1)
+    best[0] = 0.0
+    took: list[bytearray] = []
+    for weight, value in zip(weights, values, strict=True):
+        row = bytearray(cap + 1)
+        for b in range(cap, weight - 1, -1):
+            before = best[b - weight]
+            if before >= 0 and before + value + 1e-9 > best[b]:
+                best[b], row[b] = before + value + 1e-9, 1
+        took.append(row)
+    low = math.ceil(target_ms * 0.9 / step)
+    # Best first; rounding up may have counted a set under -10 % as inside, so each is checked.
+    for end in sorted((b for b in range(min(low, cap + 1), cap + 1) if best[b] >= 0), key=lambda b: -best[b]):
+        picked, b = [], end
+        for index in range(len(sentences) - 1, -1, -1):
+            if took[index][b]:
+                picked.append(index)
+                b -= weights[index]
+        if sum(lengths[i] for i in picked) >= target_ms * 0.9:
+            return [sentences[i] for i in picked]
+    return None
 
 
 def padded(
