@@ -31,17 +31,21 @@ def _expected(cuts: list[tuple[int, int]]) -> list[int]:
     return [f for i, d in cuts for f in range(i * FPS // 1000, (i + d) * FPS // 1000)]
 
 
+def with_bframes(plain: Path, out: Path) -> Path:
+    """``plain`` re-encoded as x264 writes it well: B-frames, a keyframe every second."""
+    ffmpeg(
+        "-i", str(plain), "-c:v", "libx264", "-preset", "fast", "-bf", "3", "-g", str(FPS),
+        "-pix_fmt", "yuv420p", "-c:a", "copy", str(out),
+    )  # fmt: skip
+    return out
+
+
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The numbered clip as x264 writes it fast (no B-frames) and as it writes it well (B-frames)."""
     folder = tmp_path_factory.mktemp("smart")
     plain = numbered_video(folder / "plain.mp4", 9)
-    bframes = folder / "bframes.mp4"
-    ffmpeg(
-        "-i", str(plain), "-c:v", "libx264", "-preset", "fast", "-bf", "3", "-g", str(FPS),
-        "-pix_fmt", "yuv420p", "-c:a", "copy", str(bframes),
-    )  # fmt: skip
-    return {"plain": plain, "bframes": bframes}
+    return {"plain": plain, "bframes": with_bframes(plain, folder / "bframes.mp4")}
 
 
 def _draft(cuts: list[tuple[int, int]], **meta: Any) -> dict[str, Any]:
