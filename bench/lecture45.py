@@ -68,11 +68,11 @@ NARRATION = (
     ROOT / "tests/fixtures/speech/welcome.m4a",
 )
 # Each part's colour in a side panel (a third of the slide), dark and light in turn, as many decks mark
-# their sections: a change of the heading's words alone scores about 1.3 in ffmpeg's scdet and a
-# panel of a fifth of the slide 7-8 (a third, mid-tone colours: 9.8), all under the engine's scene threshold of 10.
+# their sections. A change of the heading's words alone scores about 1.3 in ffmpeg's scdet, a panel
+# of a fifth of the slide 7-8, a third in mid tones 9.8: all under the engine's scene threshold (10).
 PANELS = ("#1D3557", "#F4D35E", "#264653", "#F6BD60", "#3D405B", "#E9C46A")
-PAUSE_S = 1.2
-UNIT_S = 10  # one cycle of the speaker box's motion, encoded once per slide and repeated  # between passages: under the export check's 2 s of unintended silence
+PAUSE_S = 1.2  # between passages: under the export check's 2 s of unintended silence
+UNIT_S = 10  # one cycle of the speaker box's motion, encoded once per slide and repeated
 
 
 def slide_count(seconds: int) -> int:
