@@ -39,6 +39,8 @@ ANALYSES_KEY = "video_analyses"
 _TRANSCRIPT_FORMAT = 1
 # 2: every scene of at least 1.5 s is read (1 stopped at the 30th scene).
 _SCENE_TEXT_FORMAT = 2
+# Scene-change times, kept by content hash: bump when detect_scenes finds them differently.
+_CHANGES_FORMAT = 1
 
 
 def default_cache_dir() -> Path:
@@ -89,6 +91,16 @@ def _read_transcript(path: Path) -> Transcript | None:
         return Transcript.from_json(data["transcript"])
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or unreadable: computed again and rewritten
+
+
+def _read_changes(path: Path) -> list[int] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != _CHANGES_FORMAT:
+            return None
+        return [int(t) for t in data["changes"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent or unreadable: found again and rewritten
 
 
 def _read_scene_text(path: Path) -> list[media_mod.SceneText] | None:
@@ -187,10 +199,20 @@ class SessionAnalyzer:
         return [(int(a), int(b)) for a, b in cached]
 
     async def scenes(self, media: MediaRef) -> list[int]:
-        """The times of ``media``'s scene changes, in source milliseconds."""
+        """The times of ``media``'s scene changes, in source milliseconds, found once per file's content.
+
+        Kept in the session's state and, because finding them decodes every frame (minutes for a long
+        lecture), on disk by content hash too: read_footage's reading and a later edit share them.
+        """
         cached = self._cached(media.media_id, "scenes", {})
         if cached is None:
-            cached = await media_mod.detect_scenes(await _readable(media))
+            file = self._cache_dir / f"changes.{await self._digest(media)}.json"
+            async with _key_locks.setdefault(str(file), anyio.Lock()):
+                cached = await anyio.to_thread.run_sync(_read_changes, file)
+                if cached is None:
+                    cached = await media_mod.detect_scenes(await _readable(media))
+                    data = {"format": _CHANGES_FORMAT, "changes": list(cached)}
+                    await anyio.to_thread.run_sync(_write_atomically, file, data)
             self._keep(media.media_id, "scenes", {}, cached)
         return [int(t) for t in cached]
 

@@ -40,10 +40,12 @@ async def test_silences_and_scenes_are_cached_in_the_state(
     monkeypatch.setattr(media_mod, "detect_scenes", scenes)
     state: dict[str, Any] = {}
     a, b = _ref("m_a", tmp_path / "a.mp4"), _ref("m_b", tmp_path / "b.mp4")
-    first = SessionAnalyzer(state)
+    a.path.write_bytes(b"a")  # scene changes are also kept by content hash: the files must differ
+    b.path.write_bytes(b"b")
+    first = SessionAnalyzer(state, cache_dir=tmp_path / "cache")
     assert await first.silences(a, noise_db=-30, min_silence_ms=500) == [(2000, 4000)]
     assert await first.scenes(a) == [2000]
-    again = SessionAnalyzer(state)  # the next instruction, on the saved state
+    again = SessionAnalyzer(state, cache_dir=tmp_path / "cache")  # the next instruction, on the saved state
     assert await again.silences(a, noise_db=-30, min_silence_ms=500) == [(2000, 4000)]
     assert await again.scenes(a) == [2000]
     await again.silences(a, noise_db=-40, min_silence_ms=500)

@@ -83,19 +83,26 @@ async def test_each_scene_gives_its_heading_and_body(slides: Path) -> None:
 async def test_scene_text_is_kept_per_content_and_read_once(
     slides: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The text of a file's scenes is written beside the transcripts and read back by a new session."""
+    """The scene changes and text of a file are written beside the transcripts and read back by a new session."""
     ref = MediaRef("m_1", slides.name, slides, await probe(slides))
-    first = await SessionAnalyzer({}, cache_dir=tmp_path).scene_text(ref)
-    assert [p.name.startswith("scenes.") for p in tmp_path.iterdir()] == [True]
+    first_session = SessionAnalyzer({}, cache_dir=tmp_path)
+    first = await first_session.scene_text(ref)
+    changes = await first_session.scenes(ref)
+    assert sorted(p.name.split(".")[0] for p in tmp_path.iterdir()) == ["changes", "scenes"]
 
     async def no_reading(*args: object, **kwargs: object) -> list[SceneText]:
         raise AssertionError("read again")
 
+    async def no_finding(*args: object, **kwargs: object) -> list[int]:
+        raise AssertionError("scene changes found again")
+
     monkeypatch.setattr(media_mod, "read_scene_text", no_reading)
-    again = await SessionAnalyzer({}, cache_dir=tmp_path).scene_text(
-        MediaRef("m_2", "copy.mp4", slides, ref.info)
-    )
+    monkeypatch.setattr(media_mod, "detect_scenes", no_finding)
+    copy = MediaRef("m_2", "copy.mp4", slides, ref.info)
+    again = await SessionAnalyzer({}, cache_dir=tmp_path).scene_text(copy)
     assert again == first
+    # A reading's scene changes serve a later edit's session (a long lecture's took minutes to find).
+    assert await SessionAnalyzer({}, cache_dir=tmp_path).scenes(copy) == changes
     assert again[1].heading == "Part 2 - The light reactions"
 
 
