@@ -140,6 +140,7 @@ async def _export(progress: Progress, state: AppState, order: _Order, deadline: 
     # The check ran in the render job (local engine) or in the download job (cloud).
     checks = exports.checks_of(mgr.store.get_render(mgr.backend, record.render_id) or record)
     found = exports.describe_checks(checks)
+    facts = _render_facts(status, path)
     return ExportOut(
         render_id=record.render_id,
         status="completed",
@@ -148,37 +149,36 @@ async def _export(progress: Progress, state: AppState, order: _Order, deadline: 
         download_url=status.output_url or record.output_url,
         file=str(path) if path else None,
         check=checks or {},
-        render=_render_facts(status, path),
-        message=f"The export is ready{saved}.{_how_rendered(status, path)}" + (f" {found}" if found else ""),
+        render=facts,
+        message=f"The export is ready{saved}.{_how_rendered(facts, status.captions_url)}"
+        + (f" {found}" if found else ""),
         notes=notes.items,
     )
 
 
 def _render_facts(status: RenderStatus, path: Path | None) -> dict[str, str]:
     """The render's path and caption handling as structured fields (empty when the backend is silent)."""
+    srt = path.with_suffix(".srt") if path is not None else None
     facts = {
         "path": status.render_path,
         "reason": status.render_reason,
         "captions": status.captions,
-        "srt": str(path.with_suffix(".srt"))
-        if path is not None and path.with_suffix(".srt").is_file()
-        else None,
+        "srt": str(srt) if srt is not None and srt.is_file() else None,
     }
     return {key: value for key, value in facts.items() if value}
 
 
-def _how_rendered(status: RenderStatus, path: Path | None) -> str:
+def _how_rendered(facts: dict[str, str], captions_url: str | None) -> str:
     """Which render ran and how the captions ship, as the engine reported it (the cloud says nothing)."""
     said = ""
-    if status.render_path == "smart":
+    if facts.get("path") == "smart":
         said += " Smart render: the source's pictures were kept, only the frames at the cuts re-encoded."
-    elif status.render_path == "full" and status.render_reason:
-        said += f" Full render ({status.render_reason})."
-    if status.captions == "track":
-        srt = path.with_suffix(".srt") if path is not None else None
-        where = f" saved as {srt}" if srt is not None and srt.is_file() else f" at {status.captions_url}"
+    elif facts.get("path") == "full" and "reason" in facts:
+        said += f" Full render ({facts['reason']})."
+    if facts.get("captions") == "track":
+        where = f" saved as {facts['srt']}" if "srt" in facts else f" at {captions_url}"
         said += f" Captions are a subtitle track in the MP4 and an .srt file{where}."
-    elif status.captions == "burned":
+    elif facts.get("captions") == "burned":
         said += " Captions are burned into the picture."
     return said
 
