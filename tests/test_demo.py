@@ -104,6 +104,8 @@ def test_demo_writes_two_mp4s_and_a_youtube_chapter_list(tmp_path: Path) -> None
         assert 0 < sheet.stat().st_size <= 1_000_000
         with Image.open(sheet) as image:
             assert image.format == "JPEG" and image.width > image.height, image
+    # The captions ship as a track plus an .srt, which keeps the MP4's name; no other .srt is left.
+    assert sorted(p.name for p in out.glob("*.srt")) == ["highlight-reel.srt", "lecture-segments.srt"]
     assert "Traceback" not in done.stderr
 
 

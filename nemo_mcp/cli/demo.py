@@ -200,6 +200,9 @@ async def export(tools: Tools, folder: Path, name: str, label: str) -> Export:
         raise DemoError(f"{label}: the render did not finish: {data.get('message', '')}")
     target = folder / name
     os.replace(data["file"], target)
+    srt = (data.get("render") or {}).get("srt")
+    if srt:  # captions shipped as a track come with an .srt beside the MP4: it follows the new name
+        os.replace(srt, target.with_suffix(".srt"))
     try:
         info = await media.probe(target)
         chapters = await mp4_chapters(target)
