@@ -86,10 +86,20 @@ async def test_one_keyframe_falls_back_to_the_full_pass(tmp_path: Path) -> None:
     assert found.changes == CUTS_MS
 
 
+@pytest.mark.anyio
+async def test_intra_only_video_goes_straight_to_the_full_pass(tmp_path: Path) -> None:
+    """MJPEG (every frame a keyframe) is scored frame by frame without a keyframe pass first."""
+    path = tmp_path / "intra.avi"
+    ffmpeg("-f", "lavfi", "-i", _SCENES, "-c:v", "mjpeg", "-q:v", "5", str(path))
+    found = await find_scene_changes(path)
+    assert (found.method, found.reason, found.keyframes) == ("full", "intra_only", 0)
+    assert found.changes == CUTS_MS
+
+
 def _clock() -> _Clock:
     from fractions import Fraction
 
-    return _Clock(time_base=Fraction(1, 1000), start_s=Fraction(0), frame_s=Fraction(1, 25))
+    return _Clock(time_base=Fraction(1, 1000), start_s=Fraction(0), frame_s=Fraction(1, 25), intra_only=False)
 
 
 def test_busy_pictures_fall_back_to_the_full_pass() -> None:

@@ -65,7 +65,7 @@ class SceneSearch:
     """What a search found and how: ``changes`` in ms, and which frames it had to decode.
 
     ``method`` is ``"keyframes"`` or ``"full"``; ``reason`` says why the full pass ran ("asked",
-    "few_keyframes", "sparse_keyframes", "busy") and is None on the keyframe path; ``keyframes``
+    "intra_only", "few_keyframes", "sparse_keyframes", "busy") and is None on the keyframe path; ``keyframes``
     is how many keyframes the keyframe pass compared, ``spans`` how many stretches it refined.
     """
 
@@ -83,6 +83,7 @@ class _Clock:
     time_base: Fraction
     start_s: Fraction  # the container's start, which ffmpeg's -ss counts from
     frame_s: Fraction  # one frame's length (a guess for variable-rate files)
+    intra_only: bool  # a codec whose every frame is a keyframe (MJPEG, ProRes)
 
     def seconds(self, pts: int) -> Fraction:
         return pts * self.time_base - self.start_s
@@ -102,8 +103,11 @@ async def find_scene_changes(
         raise MediaError(f"{path.name} is not a video, so it has no scenes to find")
     if method == "full":
         return SceneSearch(await _full_pass(path, threshold), "full", "asked")
-    keyframes = await _keyframe_pass(path)
     clock = await anyio.to_thread.run_sync(_clock_of, path)
+    if clock.intra_only:
+        # Every frame is a keyframe: the keyframe pass would decode them all, then refine on top.
+        return SceneSearch(await _full_pass(path, threshold), "full", "intra_only")
+    keyframes = await _keyframe_pass(path)
     reason = _why_full(keyframes, threshold, clock)
     if reason is not None:
         return SceneSearch(await _full_pass(path, threshold), "full", reason, keyframes=len(keyframes))
@@ -252,4 +256,5 @@ def _clock_of(path: Path) -> _Clock:
             time_base=Fraction(video.time_base or Fraction(1, 90000)),
             start_s=Fraction(start, 1_000_000),
             frame_s=1 / Fraction(rate),
+            intra_only=bool(video.codec_context.codec.intra_only),
         )
