@@ -116,6 +116,8 @@ def test_busy_pictures_fall_back_to_the_full_pass() -> None:
 def test_refined_windows_cover_differing_pairs_head_and_tail() -> None:
     """Pairs differing by half the threshold are refined, touching ones joined; the tail always is."""
     keyframes = [(0, 0.0), (100, 0.4), (200, 6.0), (300, 12.0), (400, 0.3), (500, 4.9)]
-    assert _windows(keyframes, 10.0, first=0) == [(100, 300), (500, None)]
-    # frames shown before the first keyframe are refined too
-    assert _windows(keyframes, 10.0, first=-40)[0] == (-41, 0)
+    # each decoded from the keyframe before it, so scdet has the two frames it scores against
+    assert _windows(keyframes, 10.0, first=0) == [(0, 100, 300), (400, 500, None)]
+    # a change in the first interval is refined from the file's start; so are frames before the first keyframe
+    assert _windows([(0, 0.0), (100, 30.0), (200, 0.1)], 10.0, first=0)[0] == (None, 0, 100)
+    assert _windows(keyframes, 10.0, first=-40)[0] == (None, -41, 0)

@@ -7,9 +7,9 @@ slide changes. The search here decodes far fewer frames and finds the same chang
 1. *Keyframe pass.* Only keyframes are read (the demuxer skips the rest), scaled small, and each
    is compared with the keyframe before it (scdet's ``mafd``: the mean absolute difference, 0-100).
 2. *Refine.* A pair of keyframes that differ by at least half the threshold may hold a change
-   between them. Those frames are decoded fully, from just before the first keyframe (scdet's
-   score of a frame depends on the two before it) to the second one inclusive (encoders often put
-   the keyframe exactly on a cut), and scored by scdet with the same filter chain and timestamps
+   between them. Those frames are decoded fully, from the keyframe before the pair (scdet's
+   score of a frame depends on the two before it) to the pair's second one inclusive (encoders
+   often put the keyframe exactly on a cut), and scored by scdet with the same filter chain and timestamps
    as the full pass, so a change is found at the same frame with the same score. The frames
    before the first keyframe and after the last one are always refined: no pair covers them.
 3. *Full pass* instead, when keyframes cannot narrow the search (see :func:`_why_full`).
@@ -52,8 +52,6 @@ MAX_MEAN_KEYFRAME_GAP_S = 10.0
 # Refining more than this share of the intervals would decode most of the file twice over (a
 # moving camera makes every pair differ): the full pass is quicker then.
 MAX_REFINED_SHARE = 0.25
-# Frames decoded before a refined span, so scdet's score of its first frames is the full pass's.
-_LEAD_FRAMES = 3
 
 _WHAT = "look for scene changes"
 
@@ -114,8 +112,8 @@ async def find_scene_changes(
     first = await _first_pts(path)
     windows = _windows(keyframes, threshold, first)
     found: set[int] = set()
-    for lo, hi in windows:
-        found.update(await _refine(path, threshold, clock, first, (lo, hi)))
+    for window in windows:
+        found.update(await _refine(path, threshold, clock, first, window))
     return SceneSearch(_tidy(found), "keyframes", keyframes=len(keyframes), spans=len(windows))
 
 
@@ -132,26 +130,28 @@ def _why_full(keyframes: list[tuple[int, float]], threshold: float, clock: _Cloc
     return None
 
 
-def _windows(
-    keyframes: list[tuple[int, float]], threshold: float, first: int
-) -> list[tuple[int, int | None]]:
-    """The stretches to refine, as (lo, hi]: raw timestamps, hi None for the end of the file.
+# A stretch to refine: the keyframe decoding starts from (None: the file's start), then the
+# (lo, hi] of raw timestamps the changes are looked for in (hi None: to the end of the file).
+_Window = tuple[int | None, int, int | None]
 
-    Touching stretches are joined, so no frame is decoded twice.
-    """
-    wanted: list[tuple[int, int | None]] = []
+
+def _windows(keyframes: list[tuple[int, float]], threshold: float, first: int) -> list[_Window]:
+    """The stretches to refine; touching ones are joined, so no frame is decoded twice."""
+    wanted: list[_Window] = []
     if first < keyframes[0][0]:
-        wanted.append((first - 1, keyframes[0][0]))  # frames shown before the first keyframe
+        wanted.append((None, first - 1, keyframes[0][0]))  # frames shown before the first keyframe
+    previous: int | None = None
     for (before, _), (at, mafd) in itertools.pairwise(keyframes):
         if mafd >= threshold / 2:
-            wanted.append((before, at))
-    wanted.append((keyframes[-1][0], None))  # after the last keyframe
-    joined: list[tuple[int, int | None]] = []
-    for lo, hi in wanted:
-        if joined and joined[-1][1] == lo:
-            joined[-1] = (joined[-1][0], hi)
+            wanted.append((previous, before, at))
+        previous = before
+    wanted.append((previous, keyframes[-1][0], None))  # after the last keyframe
+    joined: list[_Window] = []
+    for start, lo, hi in wanted:
+        if joined and joined[-1][2] == lo:
+            joined[-1] = (joined[-1][0], joined[-1][1], hi)
         else:
-            joined.append((lo, hi))
+            joined.append((start, lo, hi))
     return joined
 
 
@@ -211,19 +211,15 @@ async def _first_pts(path: Path) -> int:
     return found[0]
 
 
-async def _refine(
-    path: Path, threshold: float, clock: _Clock, first: int, window: tuple[int, int | None]
-) -> list[int]:
-    """The changes scdet finds in the ``window`` (lo, hi] of raw timestamps, as the full pass finds them.
+async def _refine(path: Path, threshold: float, clock: _Clock, first: int, window: _Window) -> list[int]:
+    """The changes scdet finds in the ``window``'s (lo, hi], as the full pass finds them.
 
-    The frames decoded run from a few before ``lo`` to one after ``hi``. scdet scores a frame against
-    the two before it, so every frame but the first two it sees is scored as in the full pass, and a
-    change found on any of them is kept (one just outside the window is one the full pass finds too).
+    Decoding starts at the keyframe before ``lo`` (ffmpeg would decode from there anyway) and stops
+    one frame after ``hi``. scdet scores a frame against the two before it, so every frame but the
+    first two it sees is scored as in the full pass, whatever the frame rate, and a change found on
+    any of them is kept (one outside (lo, hi] is one the full pass finds too).
     """
-    lo, hi = window
-    start = max(Fraction(0), clock.seconds(lo) - _LEAD_FRAMES * clock.frame_s)
-    # From the file's first frame, scdet sees exactly what the full pass sees.
-    exact_from = 0 if start <= clock.seconds(first) else 2
+    start, _, hi = window
     hits: list[int] = []
     index = -1
 
@@ -231,18 +227,24 @@ async def _refine(
         nonlocal index
         if m := _FRAME.search(line):
             index = int(m.group(1))
-        elif (m := _TIME.search(line)) and index >= exact_from:
+        elif (m := _TIME.search(line)) and (start is None or index >= 2):
             hits.append(max(0, round(float(m.group(1)) * 1000)))
 
     # Timestamps as the full pass sees them (counted from the first frame), so scdet prints the same times.
     chain = (
         f"setpts=PTS-({first}),{_SMALL},scdet=threshold={threshold:g},metadata=mode=print:key=lavfi.scd.time"
     )
-    opts = ["-copyts", "-ss", f"{float(start):.6f}"]
+    # From the file's start scdet sees exactly what the full pass sees, from its first frame on.
+    opts = ["-copyts"] if start is None else ["-copyts", "-ss", _ffmpeg_seconds(clock.seconds(start))]
     if hi is not None:
-        opts += ["-to", f"{float(clock.seconds(hi) + clock.frame_s):.6f}"]
+        opts += ["-to", _ffmpeg_seconds(clock.seconds(hi) + clock.frame_s)]
     await filter_pass(path, _WHAT, "v", chain, on_line, input_opts=opts)
     return hits
+
+
+def _ffmpeg_seconds(seconds: Fraction) -> str:
+    # ffmpeg counts in microseconds; rounding down keeps a keyframe's own time from skipping it.
+    return f"{max(Fraction(0), seconds) * 1_000_000 // 1}us"
 
 
 def _clock_of(path: Path) -> _Clock:
