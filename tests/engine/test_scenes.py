@@ -69,6 +69,22 @@ async def test_keyframe_search_equals_the_full_pass(fixture: str, request: pytes
 
 
 @pytest.mark.anyio
+async def test_a_pause_before_a_keyframe_still_gives_the_exact_frame(tmp_path: Path) -> None:
+    """A variable-rate recording with no frames for a second before a keyframe, cut one frame after it."""
+    path = tmp_path / "paused.mkv"
+    ffmpeg(
+        "-f", "lavfi", "-i",
+        "color=c=red:s=320x180:r=25:d=2.04[a];color=c=blue:s=320x180:r=25:d=1.96[b];"
+        "[a][b]concat=n=2:v=1:a=0,select='not(between(t,1.02,1.98))'",
+        "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", "-x264-params", "bframes=2",
+        "-g", "1000", "-sc_threshold", "0", "-force_key_frames", "0,2", "-pix_fmt", "yuv420p", str(path),
+    )  # fmt: skip
+    found = await find_scene_changes(path)
+    assert (found.method, found.keyframes) == ("keyframes", 2)
+    assert found.changes == (await find_scene_changes(path, method="full")).changes == [2040]
+
+
+@pytest.mark.anyio
 async def test_sparse_keyframes_fall_back_to_the_full_pass(tmp_path: Path) -> None:
     """With keyframes 11 s apart the full pass runs, and still finds every cut."""
     path = _make(tmp_path / "sparse.mp4", 275, "-t", "12")
