@@ -4,14 +4,14 @@ ffmpeg's ``scdet`` scores every frame against the one before it. Run over every 
 pass*) that is minutes for a long lecture: 81,000 frames decoded at 1080p to find a few dozen
 slide changes. The search here decodes far fewer frames and finds the same changes:
 
-1. *Keyframe pass.* Only keyframes are read (the demuxer skips the rest), scaled small, and each
-   is compared with the keyframe before it (scdet's ``mafd``: the mean absolute difference, 0-100).
+1. *Keyframe pass.* Only keyframes are decoded (the decoder skips the rest), scaled small, and
+   each is compared with the keyframe before it (scdet's ``mafd``: mean absolute difference, 0-100).
 2. *Refine.* A pair of keyframes that differ by at least half the threshold may hold a change
    between them. Those frames are decoded fully, from the keyframe before the pair (scdet's
    score of a frame depends on the two before it) to the pair's second one inclusive (encoders
-   often put the keyframe exactly on a cut), and scored by scdet with the same filter chain and timestamps
-   as the full pass, so a change is found at the same frame with the same score. The frames
-   before the first keyframe and after the last one are always refined: no pair covers them.
+   often put the keyframe exactly on a cut), and scored by scdet with the same filter chain and
+   timestamps as the full pass, so a change is found at the same frame with the same score. The
+   frames before the first keyframe and after the last one are always refined: no pair covers them.
 3. *Full pass* instead, when keyframes cannot narrow the search (see :func:`_why_full`).
 
 Why half the threshold: a frame only scores ``threshold`` when it differs from the one before by
@@ -26,6 +26,7 @@ B is not reported. A lecture's slides and a tutorial's screens do not do that.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -37,6 +38,8 @@ import anyio.to_thread
 from nemo_mcp.engine.media.analysis import filter_pass
 from nemo_mcp.engine.media.errors import MediaError
 from nemo_mcp.engine.media.probe import probe
+
+logger = logging.getLogger(__name__)
 
 _SCENE = re.compile(r"lavfi\.scd\.score: (\d+(?:\.\d+)?), lavfi\.scd\.time: (-?\d+(?:\.\d+)?)")
 # The metadata filter's print: a frame's line, then the asked key's value on the next.
@@ -108,12 +111,19 @@ async def find_scene_changes(
     keyframes = await _keyframe_pass(path)
     reason = _why_full(keyframes, threshold, clock)
     if reason is not None:
+        logger.info("scene changes of %s: every frame scored (%s)", path.name, reason)
         return SceneSearch(await _full_pass(path, threshold), "full", reason, keyframes=len(keyframes))
     first = await _first_pts(path)
     windows = _windows(keyframes, threshold, first)
     found: set[int] = set()
     for window in windows:
         found.update(await _refine(path, threshold, clock, first, window))
+    logger.info(
+        "scene changes of %s: %d keyframes compared, %d stretches refined",
+        path.name,
+        len(keyframes),
+        len(windows),
+    )
     return SceneSearch(_tidy(found), "keyframes", keyframes=len(keyframes), spans=len(windows))
 
 
