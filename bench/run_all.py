@@ -46,6 +46,7 @@ SUITE = [
     Bench("asr", "asr.py", timeout=900),
     Bench("preview", "preview.py", timeout=1800),
     Bench("lecture45", "lecture45.py", timeout=2400),
+    Bench("scenes", "scenes.py", timeout=1200),
 ]
 # Patches under measurement, each a diff in bench/proposals/ applied to a scratch copy.
 # The first four (lazy-startup, coalesce-progress, pool-limit, poll-aim-90) were measured

@@ -40,7 +40,8 @@ _TRANSCRIPT_FORMAT = 1
 # 2: every scene of at least 1.5 s is read (1 stopped at the 30th scene).
 _SCENE_TEXT_FORMAT = 2
 # Scene-change times, kept by content hash: bump when detect_scenes finds them differently.
-_CHANGES_FORMAT = 1
+# 2: found from keyframes first, which can miss a change that reverts within one keyframe interval.
+_CHANGES_FORMAT = 2
 
 
 def default_cache_dir() -> Path:

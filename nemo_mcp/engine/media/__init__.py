@@ -3,7 +3,8 @@
 - :mod:`.probe`: the facts editing needs (kind, length, displayed size, streams), read with
   PyAV, with a decode check that catches truncated uploads;
 - :mod:`.subtitles`: SubRip and WebVTT files as timed cues, read with pysubs2;
-- :mod:`.analysis`: silences and scene changes, found by ffmpeg's filters;
+- :mod:`.analysis`: silences, found by ffmpeg's filter;
+- :mod:`.scenes`: scene changes, scored by ffmpeg's ``scdet`` on keyframes first, then where they differ;
 - :mod:`.speech`: speech recognition with word timings and voice activity (faster-whisper),
   the model chosen and fetched by :mod:`.whisper_models`;
 - :mod:`.captions`: timed words made into readable captions;
@@ -17,7 +18,7 @@ pysubs2, faster-whisper and RapidOCR are imported only when a function needs the
 
 from __future__ import annotations
 
-from nemo_mcp.engine.media.analysis import detect_scenes, detect_silences
+from nemo_mcp.engine.media.analysis import detect_silences
 from nemo_mcp.engine.media.captions import MAX_CAPTION_CHARS, MAX_CAPTION_MS, MIN_CAPTION_MS, words_to_cues
 from nemo_mcp.engine.media.checks import (
     Expected,
@@ -30,6 +31,7 @@ from nemo_mcp.engine.media.errors import MediaError
 from nemo_mcp.engine.media.ocr import SceneText, TextLine, ocr_available, read_scene_text, split_heading
 from nemo_mcp.engine.media.preview import contact_sheet_of_file
 from nemo_mcp.engine.media.probe import PROBE_TIME_LIMIT_S, MediaInfo, MediaKind, probe
+from nemo_mcp.engine.media.scenes import SceneSearch, detect_scenes, find_scene_changes
 from nemo_mcp.engine.media.speech import Sentence, Transcript, Word, recognise, transcription_available
 from nemo_mcp.engine.media.subtitles import (
     MAX_SUBTITLE_BYTES,
@@ -65,6 +67,7 @@ __all__ = [
     "ModelChoice",
     "Problem",
     "Progress",
+    "SceneSearch",
     "SceneText",
     "Sentence",
     "TextLine",
@@ -76,6 +79,7 @@ __all__ = [
     "detect_scenes",
     "detect_silences",
     "expected_of",
+    "find_scene_changes",
     "missing_model_message",
     "model_cache_dir",
     "ocr_available",

@@ -1,12 +1,13 @@
-"""What can be heard and seen along a file: silences and scene changes, by ffmpeg's filters.
+"""What can be heard along a file: silences, by ffmpeg's filter, and the filter pass it runs.
 
-Each pass runs ffmpeg's ``silencedetect`` or ``scdet`` filter over the whole file and reads
-its log lines as they come, so memory stays flat however long the file is.
+A pass runs an ffmpeg filter (``silencedetect`` here, ``scdet`` for :mod:`.scenes`) over the
+whole file and reads its log lines as they come, so memory stays flat however long the file is.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -16,16 +17,25 @@ from nemo_mcp.engine.media.probe import probe
 
 _SILENCE_START = re.compile(r"silence_start: (-?\d+(?:\.\d+)?)")
 _SILENCE_END = re.compile(r"silence_end: (-?\d+(?:\.\d+)?)")
-_SCENE = re.compile(r"lavfi\.scd\.score: (\d+(?:\.\d+)?), lavfi\.scd\.time: (-?\d+(?:\.\d+)?)")
 
 
-async def _filter_pass(
-    path: Path, what: str, stream: Literal["a", "v"], chain: str, on_line: LineHandler
+async def filter_pass(
+    path: Path,
+    what: str,
+    stream: Literal["a", "v"],
+    chain: str,
+    on_line: LineHandler,
+    *,
+    input_opts: Sequence[str] = (),
+    output_opts: Sequence[str] = (),
 ) -> None:
-    """Run ``chain`` over the first audio or video stream of ``path``, its log lines to ``on_line``."""
+    """Run ``chain`` over the first audio or video stream of ``path``, its log lines to ``on_line``.
+
+    ``input_opts`` go before ``-i`` (seeking, skipping frames), ``output_opts`` after the chain.
+    """
     drop_other = "-vn" if stream == "a" else "-an"
     argv = ffmpeg_command(
-        "-i", str(path), "-map", f"0:{stream}:0", f"-{stream}f", chain,
+        *input_opts, "-i", str(path), "-map", f"0:{stream}:0", f"-{stream}f", chain, *output_opts,
         drop_other, "-sn", "-dn", "-f", "null", "-",
     )  # fmt: skip
     try:
@@ -55,25 +65,8 @@ async def detect_silences(
             start = None
 
     detector = f"asetpts=PTS-STARTPTS,silencedetect=noise={noise_db:.1f}dB:duration={max(min_silence_ms, 1) / 1000:.3f}"
-    await _filter_pass(path, "look for silences", "a", detector, on_line)
+    await filter_pass(path, "look for silences", "a", detector, on_line)
     # A silence still open at the end of the file lasts until the end.
     if start is not None and info.duration_ms - start >= min_silence_ms:
         silences.append((start, info.duration_ms))
     return silences
-
-
-async def detect_scenes(path: Path, *, threshold: float = 10.0) -> list[int]:
-    """Times (ms) where the picture changes scene: ffmpeg's ``scdet`` score above ``threshold`` (0-100)."""
-    info = await probe(path)
-    if info.kind != "video":
-        raise MediaError(f"{path.name} is not a video, so it has no scenes to find")
-    found: set[int] = set()
-
-    async def on_line(line: str) -> None:
-        if m := _SCENE.search(line):
-            found.add(max(0, round(float(m.group(2)) * 1000)))
-
-    # A small picture scores scene changes about as well as a full one, at a fraction of the cost.
-    chain = f"setpts=PTS-STARTPTS,scale=320:-2:flags=fast_bilinear,scdet=threshold={threshold:g}"
-    await _filter_pass(path, "look for scene changes", "v", chain, on_line)
-    return sorted(t for t in found if t > 0)
