@@ -273,16 +273,48 @@ def _index(decode_order: list[int], keys: set[int]) -> Any:
 
 
 def test_whole_closed_gops_are_copied_and_the_edges_re_encoded() -> None:
-    """Closed GOPs inside a piece are copied; the frames before the first and after the last keyframe are encoded."""
+    """Closed GOPs inside a piece are copied; the frames before the first keyframe are encoded."""
     smart = importlib.import_module("nemo_mcp.engine.render.smart")
     index = _index([0, 3, 1, 2, 4, 7, 5, 6, 8, 11, 9, 10], {0, 4, 8})
     keys, position = [*index.keyframes(), 12], index.decode_position()
+    # Frame 8 is a keyframe: its mini-GOP (8, then 11 9 10) is not whole before the cut at 11.
     assert smart.split_piece(1, 10, index, keys, position) == [
         smart.Part(1, 3, copy=False),
-        smart.Part(4, 4, copy=True),
-        smart.Part(8, 3, copy=False),
+        smart.Part(4, 5, copy=True),
+        smart.Part(9, 2, copy=False),
     ]
     assert smart.split_piece(5, 2, index, keys, position) == [smart.Part(5, 2, copy=False)]
+
+
+def test_the_last_gop_is_copied_up_to_its_last_whole_mini_gop() -> None:
+    """A piece ending inside a GOP copies that GOP's closed start; only the frames after it are encoded."""
+    smart = importlib.import_module("nemo_mcp.engine.render.smart")
+    index = _index([0, 3, 1, 2, 6, 4, 5, 9, 7, 8, 10, 13, 11, 12], {0, 10})
+    keys, position = [*index.keyframes(), 14], index.decode_position()
+    # Ends after frame 8: mini-GOPs [0..3], [4..6] and [7..9]; 7 and 8 need 9, so they are encoded.
+    assert smart.split_piece(2, 7, index, keys, position) == [smart.Part(2, 7, copy=False)]
+    assert smart.split_piece(0, 9, index, keys, position) == [
+        smart.Part(0, 7, copy=True),
+        smart.Part(7, 2, copy=False),
+    ]
+    # Ends on a mini-GOP's last frame: all copied; one keyframe inside a piece: its closed start copied.
+    assert smart.split_piece(0, 10, index, keys, position) == [smart.Part(0, 10, copy=True)]
+    assert smart.split_piece(8, 5, index, keys, position) == [
+        smart.Part(8, 2, copy=False),
+        smart.Part(10, 1, copy=True),
+        smart.Part(11, 2, copy=False),
+    ]
+
+
+def test_without_b_frames_a_piece_is_copied_to_its_last_frame() -> None:
+    """Pictures decoded in the order they are shown can be copied up to any cut: only the start is encoded."""
+    smart = importlib.import_module("nemo_mcp.engine.render.smart")
+    index = _index(list(range(20)), {0, 10})
+    keys, position = [*index.keyframes(), 20], index.decode_position()
+    assert smart.split_piece(3, 14, index, keys, position) == [
+        smart.Part(3, 7, copy=False),
+        smart.Part(10, 7, copy=True),
+    ]
 
 
 def test_open_gops_are_not_copied() -> None:
@@ -302,3 +334,28 @@ async def test_a_piece_running_past_the_clip_holds_its_last_frame(
     assert result.path_taken == "smart"
     last = 9 * FPS - 1
     assert frame_numbers(result.path) == [*range(213, last + 1), last, last, last]
+
+
+@pytest.mark.anyio
+async def test_a_black_stretch_in_a_smart_render_is_found_by_the_sparse_check(tmp_path: Path) -> None:
+    """The check of a smart render reads its keyframes and still finds a 3.5 s black stretch, to a fifth of a second."""
+    checks = importlib.import_module("nemo_mcp.engine.media.checks")
+    source = tmp_path / "black.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=s={W}x{H}:r={FPS}:d=12",
+        "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=12",
+        "-vf", "drawbox=c=black:t=fill:enable='between(t,4,7.5)'",
+        "-c:v", "libx264", "-preset", "fast", "-bf", "3", "-g", str(FPS), "-sc_threshold", "0",
+        "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(source),
+    )  # fmt: skip
+    cuts = [(400, 2600), (3500, 6000)]
+    result = await _render(tmp_path, source, _draft(cuts))
+    assert result.path_taken == "smart"
+    gap = checks.keyframe_gap_s(result.path)
+    assert gap is not None and gap <= checks.MIN_PROBLEM_S  # so the sparse reading runs
+    found = await checks.check_export(result.path, checks.Expected(8600))
+    (black,) = found.problems
+    # Source 4–7.5 s, after 2.6 s of the first piece and from 3.5 s in the second: 3.1–6.6 s.
+    assert black.kind == "black"
+    assert abs(black.start_s - 3.1) <= 1 / checks.CHECK_FPS + 0.05
+    assert abs(black.end_s - 6.6) <= 1 / checks.CHECK_FPS + 0.05
