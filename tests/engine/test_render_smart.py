@@ -359,3 +359,38 @@ async def test_a_black_stretch_in_a_smart_render_is_found_by_the_sparse_check(tm
     assert black.kind == "black"
     assert abs(black.start_s - 3.1) <= 1 / checks.CHECK_FPS + 0.05
     assert abs(black.end_s - 6.6) <= 1 / checks.CHECK_FPS + 0.05
+
+
+def _samples(path: Path, *args: str) -> Any:
+    import numpy as np
+
+    argv = [find_ffmpeg(), "-v", "error", "-nostdin", *args, "-i", str(path), "-map", "0:a:0"]
+    raw = subprocess.run([*argv, "-f", "f32le", "-ac", "1", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype=np.float32)
+
+
+@pytest.mark.anyio
+async def test_one_piece_at_full_volume_carries_its_source_sound_unchanged(
+    tmp_path: Path, sources: dict[str, Path]
+) -> None:
+    """Intro trimmed, nothing mixed in: the sound is the source's own AAC from the in-point's sample, in sync."""
+    draft = _draft([(1230, 5500)])
+    result = await _render(tmp_path, sources["bframes"], draft)
+    assert result.path_taken == "smart"
+    import av
+
+    with av.open(str(result.path)) as container:
+        layout = container.streams.audio[0].codec_context.layout.nb_channels
+    assert layout == 1  # the source's mono track, not the usual render's stereo
+    video, audio = (next(s for s in _streams(result.path) if s["type"] == t) for t in ("video", "audio"))
+    assert abs(video["start"] - audio["start"]) <= 1 / FPS
+    assert abs((video["start"] + video["duration"]) - (audio["start"] + audio["duration"])) <= 1 / FPS
+    # From its first sample on, the sound is the source's from 1.23 s: no pre-roll noise, no click.
+    got, source = _samples(result.path), _samples(sources["bframes"])
+    want = source[round(1.23 * 48000) :][: len(got)]
+    assert abs(len(got) - 5.5 * 48000) <= 1024
+    assert float(abs(got[: len(want)] - want).max()) < 1e-3
+    # A second piece, or music, needs the sound rendered (stereo, as every export is).
+    mixed = await _render(tmp_path, sources["bframes"], _draft([(1230, 2000), (4000, 1000)]), "two.mp4")
+    with av.open(str(mixed.path)) as container:
+        assert container.streams.audio[0].codec_context.layout.nb_channels == 2

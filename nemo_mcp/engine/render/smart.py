@@ -500,8 +500,11 @@ def write_picture(
     size: tuple[int, int],
     crf: int,
     stop: Callable[[], bool] = lambda: False,
+    written: Callable[[int], None] = lambda frames: None,
 ) -> dict[str, Any]:
-    """The timeline's picture as a video-only MP4 at ``out_path``: copied GOPs and re-encoded edges."""
+    """The timeline's picture as a video-only MP4 at ``out_path``: copied GOPs and re-encoded edges.
+
+    ``written`` is told the number of frames written after each part (for progress)."""
     import av
 
     set_id = min(set(range(1, 32)) - index.config.ids())
@@ -525,6 +528,7 @@ def write_picture(
                 _copy(container, stream, writer, part)
             elif _encode(container, stream, writer, part, make_encoder()) not in ([], [*sps, *pps]):
                 logger.warning("x264 changed its parameter sets mid-render; relying on the in-band copies")
+            written(writer.frame)
     return part_summary(parts)
 
 
@@ -548,9 +552,18 @@ class SmartJob:
     parts: tuple[Part, ...]
 
     def write(
-        self, out: Path, *, size: tuple[int, int], crf: int, stop: Callable[[], bool]
+        self,
+        out: Path,
+        *,
+        size: tuple[int, int],
+        crf: int,
+        stop: Callable[[], bool],
+        written: Callable[[int], None] = lambda frames: None,
     ) -> dict[str, Any]:
-        return write_picture(self.source, self.index, list(self.parts), out, size=size, crf=crf, stop=stop)
+        parts = list(self.parts)
+        return write_picture(
+            self.source, self.index, parts, out, size=size, crf=crf, stop=stop, written=written
+        )
 
 
 def smart_job(plan: Plan) -> tuple[Route, SmartJob | None]:
@@ -565,6 +578,43 @@ def smart_job(plan: Plan) -> tuple[Route, SmartJob | None]:
     if isinstance(parts, str):
         return Route("full", parts), None
     return Route("smart"), SmartJob(source.path, index, tuple(parts))
+
+
+def sound_to_copy(plan: Plan) -> Path | None:
+    """The source whose own AAC sound the export can carry as it is, or ``None`` to render the sound.
+
+    Only for one kept piece at full volume with nothing mixed in, normalised or faded: one cut
+    at each end, no join inside. ffmpeg's copy from an in-point keeps the AAC frame before it
+    as a decoder pre-roll and an edit list that starts playback on the in-point's sample, so
+    the start is sample-exact and clean, and no seam lies inside to click; the end runs at most
+    one AAC frame (21 ms at 48 kHz) past the picture. Joining several pieces' packets would
+    click at each join, so more pieces always render their sound.
+    """
+    if len(plan.pieces) != 1 or plan.sounds or plan.loudnorm or plan.fade_in_ms or plan.fade_out_ms:
+        return None
+    (piece,) = plan.pieces
+    source = piece.source
+    if source is None or piece.volume != 1.0 or not source.info.has_audio or source.info.audio_codec != "aac":
+        return None
+    import av
+
+    with av.open(str(source.path)) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        if stream.duration is None or stream.time_base is None:
+            return None
+        audio_end = (stream.start_time or 0) + stream.duration
+        ends = Fraction(audio_end) * stream.time_base
+    # The usual render pads a sound that ends early with silence; a copy cannot, so it must last.
+    if ends < Fraction(piece.in_ms, 1000) + Fraction(piece.frames) / plan.fps:
+        return None
+    return source.path
+
+
+def write_side_files(plan: Plan, work_dir: Path) -> None:
+    """The chapter and caption files the mux reads, when no sound pass has written them."""
+    write_assets(plan_assets(plan, work_dir, None).files)
 
 
 def sound_command(plan: Plan, out_path: Path, *, work_dir: Path) -> list[str]:
@@ -583,16 +633,27 @@ def sound_command(plan: Plan, out_path: Path, *, work_dir: Path) -> list[str]:
     )  # fmt: skip
 
 
-def mux_command(plan: Plan, picture: Path, sound: Path, out_path: Path, *, work_dir: Path) -> list[str]:
-    """The ffmpeg argv joining the smart picture, the rendered sound, chapters and caption track."""
-    assets = plan_assets(plan, work_dir, None)  # the files sound_command wrote
+def mux_command(
+    plan: Plan, picture: Path, sound: Path, out_path: Path, *, work_dir: Path, copied: bool = False
+) -> list[str]:
+    """The ffmpeg argv joining the smart picture, the sound, chapters and caption track.
+
+    ``sound`` is the rendered sound, or with ``copied`` the source whose sound is carried as it is
+    (:func:`sound_to_copy`), read from the piece's in-point for the timeline's length.
+    """
+    assets = plan_assets(plan, work_dir, None)  # the files sound_command or write_side_files wrote
     inputs = Inputs()
-    video, audio = inputs.add(str(picture)).index, inputs.add(str(sound)).index
+    video = inputs.add(str(picture)).index
+    if copied:
+        start = number(plan.pieces[0].in_ms / 1000)
+        audio = inputs.add(str(sound), "-ss", start, "-t", number(plan.duration_s)).index
+    else:
+        audio = inputs.add(str(sound)).index
     metadata = -1 if assets.chapters is None else inputs.add(str(assets.chapters), "-f", "ffmetadata").index
     subtitles = caption_track(inputs, assets)
     return ffmpeg_command(
         "-y", *inputs.argv(),
-        "-map", f"{video}:v", "-map", f"{audio}:a", *subtitles,
+        "-map", f"{video}:v", "-map", f"{audio}:a:0", *subtitles,
         "-map_metadata", str(metadata), "-map_chapters", str(metadata),
         "-c:v", "copy", "-c:a", "copy",
         "-t", number(plan.duration_s),
