@@ -53,6 +53,7 @@ _NAL_LENGTH = 4  # bytes of each NAL unit's length prefix in the MP4 samples we 
 _SPS, _PPS, _IDR, _SLICE = 7, 8, 5, 1
 # A clip's sound often outlasts its picture by a frame or two; a longer hold is a real gap.
 _MAX_HELD_FRAMES = 15
+_AAC_FRAME = 1024  # samples in one AAC (LC) frame
 
 
 def picture_reason(plan: Plan) -> str:
@@ -586,8 +587,8 @@ def sound_to_copy(plan: Plan) -> Path | None:
     Only for one kept piece at full volume with nothing mixed in, normalised or faded: one cut
     at each end, no join inside. ffmpeg's copy from an in-point keeps the AAC frame before it
     as a decoder pre-roll and an edit list that starts playback on the in-point's sample, so
-    the start is sample-exact and clean, and no seam lies inside to click; the end runs at most
-    one AAC frame (21 ms at 48 kHz) past the picture. Joining several pieces' packets would
+    the start is sample-exact and clean, and no seam lies inside to click; the end runs less
+    than one AAC frame (21 ms at 48 kHz) past the picture, so only where that is under a frame. Joining several pieces' packets would
     click at each join, so more pieces always render their sound.
     """
     if len(plan.pieces) != 1 or plan.sounds or plan.loudnorm or plan.fade_in_ms or plan.fade_out_ms:
@@ -602,10 +603,14 @@ def sound_to_copy(plan: Plan) -> Path | None:
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]
-        if stream.duration is None or stream.time_base is None:
+        rate, profile = stream.codec_context.sample_rate, stream.codec_context.profile
+        if stream.duration is None or stream.time_base is None or not rate:
             return None
-        audio_end = (stream.start_time or 0) + stream.duration
-        ends = Fraction(audio_end) * stream.time_base
+        ends = Fraction((stream.start_time or 0) + stream.duration) * stream.time_base
+    # One AAC frame of pre-roll is enough for plain AAC (LC), not for HE-AAC's extra stages; and
+    # the last frame may run past the picture, so it must be shorter than a picture frame.
+    if profile != "LC" or Fraction(_AAC_FRAME, rate) > 1 / plan.fps:
+        return None
     # The usual render pads a sound that ends early with silence; a copy cannot, so it must last.
     if ends < Fraction(piece.in_ms, 1000) + Fraction(piece.frames) / plan.fps:
         return None
