@@ -394,3 +394,28 @@ async def test_one_piece_at_full_volume_carries_its_source_sound_unchanged(
     mixed = await _render(tmp_path, sources["bframes"], _draft([(1230, 2000), (4000, 1000)]), "two.mp4")
     with av.open(str(mixed.path)) as container:
         assert container.streams.audio[0].codec_context.layout.nb_channels == 2
+
+
+@pytest.mark.anyio
+async def test_the_sound_is_copied_only_when_nothing_changes_it(sources: dict[str, Path]) -> None:
+    """One piece at full volume: copied; a second piece, a lower volume, music or a fade: rendered."""
+    smart = importlib.import_module("nemo_mcp.engine.render.smart")
+    from nemo_mcp.engine.render import make_plan
+
+    source = sources["bframes"]
+    media = {"n": SourceMedia(source, await probe(source))}
+
+    def copied(draft: dict[str, Any]) -> bool:
+        return smart.sound_to_copy(make_plan(draft, media)) == source
+
+    assert copied(_draft([(1000, 4000)]))
+    assert not copied(_draft([(1000, 2000), (4000, 1000)]))
+    quieter = _draft([(1000, 4000)])
+    quieter["t"][0]["sg"][0]["m"]["volume"] = 0.5
+    assert not copied(quieter)
+    music = _draft([(1000, 4000)])
+    music["t"].append({"tt": 1, "sg": [{"s": 0, "d": 2000, "m": {"src": "n", "in": 0, "volume": 0.3}}]})
+    assert not copied(music)
+    assert not copied(_draft([(1000, 4000)], fade_out_ms=500))
+    # At 60 fps a picture frame (17 ms) is shorter than an AAC frame (21 ms): the end could drift.
+    assert not copied({**_draft([(1000, 4000)]), "m": {"canvas": {"w": W, "h": H}, "fps": 60}})
