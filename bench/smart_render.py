@@ -35,6 +35,7 @@ from nemo_mcp.engine.media import probe
 from tests.engine.test_render_cuts import FPS, H, W, frame_numbers, numbered_video
 
 smart = importlib.import_module("nemo_mcp.engine.render.smart")
+smart_mux = importlib.import_module("nemo_mcp.engine.render.smart_mux")
 MEDIA = CACHE / "media"
 BAR_SPEEDUP = 10.0
 
@@ -133,8 +134,8 @@ async def smart_parts(draft: dict[str, Any], media: dict[str, Path], tmp: Path, 
     job.write(work / "picture.mp4", size=(plan.width, plan.height), crf=crf, stop=lambda: False)
     timed("picture", started)
     started = (time.perf_counter(), _cpu_s())
-    if smart.sound_to_copy(plan) is None:
-        await run_ffmpeg(smart.sound_command(plan, work / "sound.m4a", work_dir=work))
+    if smart_mux.sound_to_copy(plan) is None:
+        await run_ffmpeg(smart_mux.sound_command(plan, work / "sound.m4a", work_dir=work))
     timed("sound", started)
     return times
 

@@ -399,14 +399,14 @@ async def test_one_piece_at_full_volume_carries_its_source_sound_unchanged(
 @pytest.mark.anyio
 async def test_the_sound_is_copied_only_when_nothing_changes_it(sources: dict[str, Path]) -> None:
     """One piece at full volume: copied; a second piece, a lower volume, music or a fade: rendered."""
-    smart = importlib.import_module("nemo_mcp.engine.render.smart")
+    smart_mux = importlib.import_module("nemo_mcp.engine.render.smart_mux")
     from nemo_mcp.engine.render import make_plan
 
     source = sources["bframes"]
     media = {"n": SourceMedia(source, await probe(source))}
 
     def copied(draft: dict[str, Any]) -> bool:
-        return smart.sound_to_copy(make_plan(draft, media)) == source
+        return smart_mux.sound_to_copy(make_plan(draft, media)) == source
 
     assert copied(_draft([(1000, 4000)]))
     assert not copied(_draft([(1000, 2000), (4000, 1000)]))

@@ -21,15 +21,8 @@ from nemo_mcp.engine.limits import render_time_limit_s, too_long
 from nemo_mcp.engine.media import MediaError, probe
 from nemo_mcp.engine.render.command import QUALITY_PRESETS, Progress, ProgressCallback, check_quality, prepare
 from nemo_mcp.engine.render.plan import Plan, RenderError, SourceMedia, make_plan
-from nemo_mcp.engine.render.smart import (
-    Route,
-    SmartJob,
-    mux_command,
-    smart_job,
-    sound_command,
-    sound_to_copy,
-    write_side_files,
-)
+from nemo_mcp.engine.render.smart import Route, SmartJob, smart_job
+from nemo_mcp.engine.render.smart_mux import mux_command, sound_command, sound_to_copy, write_side_files
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
