@@ -7,6 +7,7 @@ this process, the engine on loopback) and through a stand-in cloud whose downloa
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,15 +32,20 @@ pytestmark = pytest.mark.anyio
 LENGTH_S = 10
 BLACK_S = (2.0, 5.0)
 SILENT_S = (6.0, 9.0)
+SPARSE_BLACK_S = (2.6, 5.4)
 
 
-def _make(path: Path, *, video_filter: str = "null", audio_filter: str = "anull") -> Path:
+def _make(
+    path: Path, *, video_filter: str = "null", audio_filter: str = "anull", keyframe_s: int | None = None
+) -> Path:
+    """A 10 s test clip; with ``keyframe_s``, keyed exactly that often (as a smart render's copied GOPs are)."""
+    keys = [] if keyframe_s is None else ["-g", str(15 * keyframe_s), "-keyint_min", str(15 * keyframe_s)]
     ffmpeg(
         "-f", "lavfi", "-i", f"testsrc2=s=320x180:r=15:d={LENGTH_S}",
         "-f", "lavfi", "-i", f"sine=f=440:sample_rate=48000:d={LENGTH_S}",
         "-filter_complex", f"[0:v]{video_filter}[v];[1:a]{audio_filter}[a]", "-map", "[v]", "-map", "[a]",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-        "-shortest", "-movflags", "+faststart", str(path),
+        "-c:v", "libx264", "-preset", "ultrafast", "-sc_threshold", "0", *keys, "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(path),
     )  # fmt: skip
     return path
 
@@ -64,6 +70,21 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "stalled": _make(
             d / "stalled.mp4", video_filter=_HOLD, audio_filter="volume=enable='between(t,3,7)':volume=0"
         ),
+        # Keyed every 2 s: read sparsely. The black stretch lies between keyframes (only the one at
+        # 4 s shows it), so the keyframes alone would see 2 s of black, not its 3 s.
+        "sparse-gaps": _make(
+            d / "sparse-gaps.mp4",
+            video_filter=f"drawbox=c=black:t=fill:enable='between(t,{SPARSE_BLACK_S[0]},{SPARSE_BLACK_S[1]})'",
+            audio_filter=f"volume=enable='between(t,{s0},{s1})':volume=0",
+            keyframe_s=2,
+        ),
+        "sparse-stalled": _make(
+            d / "sparse-stalled.mp4",
+            video_filter=_HOLD,
+            audio_filter="volume=enable='between(t,3,7)':volume=0",
+            keyframe_s=2,
+        ),
+        "sparse-held": _make(d / "sparse-held.mp4", video_filter=_HOLD, keyframe_s=2),
     }
 
 
@@ -112,6 +133,44 @@ async def test_a_held_picture_is_frozen_only_over_dead_air_and_where_no_still_is
     assert (await media.check_export(files["held"], media.Expected(LENGTH_S * 1000))).problems == ()
     meant = media.Expected(LENGTH_S * 1000, still=((2500, 7500),), quiet=((2500, 7500),))
     assert (await media.check_export(files["stalled"], meant)).problems == ()
+
+
+async def test_files_keyed_every_two_seconds_are_read_sparsely_with_the_same_findings(
+    files: dict[str, Path],
+) -> None:
+    """Keyframes 2 s apart: the sparse reading runs and finds a 2.8 s black stretch between keyframes,
+    a silence and a stall with their times (to a fifth of a second), and nothing in a slide talked over."""
+    checks = importlib.import_module("nemo_mcp.engine.media.checks")
+    assert checks.keyframe_gap_s(files["sparse-gaps"]) == pytest.approx(2.0)
+    assert checks.keyframe_gap_s(files["gaps"]) > checks.MIN_PROBLEM_S  # the others: the dense pass
+    seen: list[float] = []
+
+    async def progress(fraction: float) -> None:
+        seen.append(fraction)
+
+    found = await media.check_export(
+        files["sparse-gaps"], media.Expected(LENGTH_S * 1000), on_progress=progress
+    )
+    assert _near(_problems(found.as_dict()), [("black", *SPARSE_BLACK_S), ("silent", *SILENT_S)]), found
+    assert seen and seen == sorted(seen) and seen[-1] == 1
+    stalled = await media.check_export(files["sparse-stalled"], media.Expected(LENGTH_S * 1000))
+    assert _near(_problems(stalled.as_dict()), [("frozen", 3.0, 7.0), ("silent", 3.0, 7.0)]), stalled
+    assert (await media.check_export(files["sparse-held"], media.Expected(LENGTH_S * 1000))).problems == ()
+
+
+def test_the_dense_pass_reads_only_where_a_problem_can_be() -> None:
+    """Around each black keyframe (one keyframe gap either side) and over silences not on a still."""
+    checks = importlib.import_module("nemo_mcp.engine.media.checks")
+    windows = checks.sparse_windows(
+        black=[(4000, 6000), (9000, 9000)], silent=[(20000, 26000)], still=[(21000, 24000)],
+        gap_ms=2000, end_ms=30000,
+    )  # fmt: skip
+    # The silence beside the still leaves 1 s and 2 s: neither can hold a stretch longer than 2 s.
+    assert windows == [(2000, 11000)]
+    assert checks.sparse_windows([], [(20000, 26000)], [(21000, 22000)], gap_ms=2000, end_ms=30000) == [
+        (22000, 26000)
+    ]
+    assert checks.sparse_windows([(29000, 29000)], [], [], gap_ms=2000, end_ms=30000) == [(27000, 30000)]
 
 
 def test_the_timeline_says_where_stills_and_silence_are_meant() -> None:

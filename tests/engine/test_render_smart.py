@@ -273,16 +273,48 @@ def _index(decode_order: list[int], keys: set[int]) -> Any:
 
 
 def test_whole_closed_gops_are_copied_and_the_edges_re_encoded() -> None:
-    """Closed GOPs inside a piece are copied; the frames before the first and after the last keyframe are encoded."""
+    """Closed GOPs inside a piece are copied; the frames before the first keyframe are encoded."""
     smart = importlib.import_module("nemo_mcp.engine.render.smart")
     index = _index([0, 3, 1, 2, 4, 7, 5, 6, 8, 11, 9, 10], {0, 4, 8})
     keys, position = [*index.keyframes(), 12], index.decode_position()
+    # Frame 8 is a keyframe: its mini-GOP (8, then 11 9 10) is not whole before the cut at 11.
     assert smart.split_piece(1, 10, index, keys, position) == [
         smart.Part(1, 3, copy=False),
-        smart.Part(4, 4, copy=True),
-        smart.Part(8, 3, copy=False),
+        smart.Part(4, 5, copy=True),
+        smart.Part(9, 2, copy=False),
     ]
     assert smart.split_piece(5, 2, index, keys, position) == [smart.Part(5, 2, copy=False)]
+
+
+def test_the_last_gop_is_copied_up_to_its_last_whole_mini_gop() -> None:
+    """A piece ending inside a GOP copies that GOP's closed start; only the frames after it are encoded."""
+    smart = importlib.import_module("nemo_mcp.engine.render.smart")
+    index = _index([0, 3, 1, 2, 6, 4, 5, 9, 7, 8, 10, 13, 11, 12], {0, 10})
+    keys, position = [*index.keyframes(), 14], index.decode_position()
+    # Ends after frame 8: mini-GOPs [0..3], [4..6] and [7..9]; 7 and 8 need 9, so they are encoded.
+    assert smart.split_piece(2, 7, index, keys, position) == [smart.Part(2, 7, copy=False)]
+    assert smart.split_piece(0, 9, index, keys, position) == [
+        smart.Part(0, 7, copy=True),
+        smart.Part(7, 2, copy=False),
+    ]
+    # Ends on a mini-GOP's last frame: all copied; one keyframe inside a piece: its closed start copied.
+    assert smart.split_piece(0, 10, index, keys, position) == [smart.Part(0, 10, copy=True)]
+    assert smart.split_piece(8, 5, index, keys, position) == [
+        smart.Part(8, 2, copy=False),
+        smart.Part(10, 1, copy=True),
+        smart.Part(11, 2, copy=False),
+    ]
+
+
+def test_without_b_frames_a_piece_is_copied_to_its_last_frame() -> None:
+    """Pictures decoded in the order they are shown can be copied up to any cut: only the start is encoded."""
+    smart = importlib.import_module("nemo_mcp.engine.render.smart")
+    index = _index(list(range(20)), {0, 10})
+    keys, position = [*index.keyframes(), 20], index.decode_position()
+    assert smart.split_piece(3, 14, index, keys, position) == [
+        smart.Part(3, 7, copy=False),
+        smart.Part(10, 7, copy=True),
+    ]
 
 
 def test_open_gops_are_not_copied() -> None:
@@ -302,3 +334,88 @@ async def test_a_piece_running_past_the_clip_holds_its_last_frame(
     assert result.path_taken == "smart"
     last = 9 * FPS - 1
     assert frame_numbers(result.path) == [*range(213, last + 1), last, last, last]
+
+
+@pytest.mark.anyio
+async def test_a_black_stretch_in_a_smart_render_is_found_by_the_sparse_check(tmp_path: Path) -> None:
+    """The check of a smart render reads its keyframes and still finds a 3.5 s black stretch, to a fifth of a second."""
+    checks = importlib.import_module("nemo_mcp.engine.media.checks")
+    source = tmp_path / "black.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=s={W}x{H}:r={FPS}:d=12",
+        "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=12",
+        "-vf", "drawbox=c=black:t=fill:enable='between(t,4,7.5)'",
+        "-c:v", "libx264", "-preset", "fast", "-bf", "3", "-g", str(FPS), "-sc_threshold", "0",
+        "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(source),
+    )  # fmt: skip
+    cuts = [(400, 2600), (3500, 6000)]
+    result = await _render(tmp_path, source, _draft(cuts))
+    assert result.path_taken == "smart"
+    gap = checks.keyframe_gap_s(result.path)
+    assert gap is not None and gap <= checks.MIN_PROBLEM_S  # so the sparse reading runs
+    found = await checks.check_export(result.path, checks.Expected(8600))
+    (black,) = found.problems
+    # Source 4–7.5 s, after 2.6 s of the first piece and from 3.5 s in the second: 3.1–6.6 s.
+    assert black.kind == "black"
+    assert abs(black.start_s - 3.1) <= 1 / checks.CHECK_FPS + 0.05
+    assert abs(black.end_s - 6.6) <= 1 / checks.CHECK_FPS + 0.05
+
+
+def _samples(path: Path, *args: str) -> Any:
+    import numpy as np
+
+    argv = [find_ffmpeg(), "-v", "error", "-nostdin", *args, "-i", str(path), "-map", "0:a:0"]
+    raw = subprocess.run([*argv, "-f", "f32le", "-ac", "1", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype=np.float32)
+
+
+@pytest.mark.anyio
+async def test_one_piece_at_full_volume_carries_its_source_sound_unchanged(
+    tmp_path: Path, sources: dict[str, Path]
+) -> None:
+    """Intro trimmed, nothing mixed in: the sound is the source's own AAC from the in-point's sample, in sync."""
+    draft = _draft([(1230, 5500)])
+    result = await _render(tmp_path, sources["bframes"], draft)
+    assert result.path_taken == "smart"
+    import av
+
+    with av.open(str(result.path)) as container:
+        layout = container.streams.audio[0].codec_context.layout.nb_channels
+    assert layout == 1  # the source's mono track, not the usual render's stereo
+    video, audio = (next(s for s in _streams(result.path) if s["type"] == t) for t in ("video", "audio"))
+    assert abs(video["start"] - audio["start"]) <= 1 / FPS
+    assert abs((video["start"] + video["duration"]) - (audio["start"] + audio["duration"])) <= 1 / FPS
+    # From its first sample on, the sound is the source's from 1.23 s: no pre-roll noise, no click.
+    got, source = _samples(result.path), _samples(sources["bframes"])
+    want = source[round(1.23 * 48000) :][: len(got)]
+    assert abs(len(got) - 5.5 * 48000) <= 1024
+    assert float(abs(got[: len(want)] - want).max()) < 1e-3
+    # A second piece, or music, needs the sound rendered (stereo, as every export is).
+    mixed = await _render(tmp_path, sources["bframes"], _draft([(1230, 2000), (4000, 1000)]), "two.mp4")
+    with av.open(str(mixed.path)) as container:
+        assert container.streams.audio[0].codec_context.layout.nb_channels == 2
+
+
+@pytest.mark.anyio
+async def test_the_sound_is_copied_only_when_nothing_changes_it(sources: dict[str, Path]) -> None:
+    """One piece at full volume: copied; a second piece, a lower volume, music or a fade: rendered."""
+    smart_mux = importlib.import_module("nemo_mcp.engine.render.smart_mux")
+    from nemo_mcp.engine.render import make_plan
+
+    source = sources["bframes"]
+    media = {"n": SourceMedia(source, await probe(source))}
+
+    def copied(draft: dict[str, Any]) -> bool:
+        return smart_mux.sound_to_copy(make_plan(draft, media)) == source
+
+    assert copied(_draft([(1000, 4000)]))
+    assert not copied(_draft([(1000, 2000), (4000, 1000)]))
+    quieter = _draft([(1000, 4000)])
+    quieter["t"][0]["sg"][0]["m"]["volume"] = 0.5
+    assert not copied(quieter)
+    music = _draft([(1000, 4000)])
+    music["t"].append({"tt": 1, "sg": [{"s": 0, "d": 2000, "m": {"src": "n", "in": 0, "volume": 0.3}}]})
+    assert not copied(music)
+    assert not copied(_draft([(1000, 4000)], fade_out_ms=500))
+    # At 60 fps a picture frame (17 ms) is shorter than an AAC frame (21 ms): the end could drift.
+    assert not copied({**_draft([(1000, 4000)]), "m": {"canvas": {"w": W, "h": H}, "fps": 60}})

@@ -8,7 +8,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,10 +21,12 @@ from nemo_mcp.engine.limits import render_time_limit_s, too_long
 from nemo_mcp.engine.media import MediaError, probe
 from nemo_mcp.engine.render.command import QUALITY_PRESETS, Progress, ProgressCallback, check_quality, prepare
 from nemo_mcp.engine.render.plan import Plan, RenderError, SourceMedia, make_plan
-from nemo_mcp.engine.render.smart import Route, SmartJob, mux_command, smart_job, sound_command
+from nemo_mcp.engine.render.smart import Route, SmartJob, smart_job
+from nemo_mcp.engine.render.smart_mux import mux_command, sound_command, sound_to_copy, write_side_files
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_PROGRESS_EVERY_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -167,40 +169,81 @@ async def _render_smart(
 ) -> Route:
     """Write the picture (a thread) while ffmpeg renders the sound, then join them into ``part``.
 
-    The thread is told to stop on cancellation and waited for, so nothing writes into the work
-    folder afterwards. A picture that cannot be written (a damaged packet) leaves the full render to run.
+    A sound that only needs its source's own (:func:`sound_to_copy`) is not rendered: the join
+    copies it. The thread is told to stop on cancellation and waited for, so nothing writes into
+    the work folder afterwards. A picture that cannot be written (a damaged packet) leaves the
+    full render to run.
     """
     folder = work_dir / "smart"
     await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
     picture, sound = folder / "picture.mp4", folder / "sound.m4a"
-    sound_argv = await anyio.to_thread.run_sync(lambda: sound_command(plan, sound, work_dir=work_dir))
+    copied = await anyio.to_thread.run_sync(lambda: sound_to_copy(plan))
+    sound_argv = None
+    if copied is not None:
+        await anyio.to_thread.run_sync(lambda: write_side_files(plan, work_dir))
+    else:
+        sound_argv = await anyio.to_thread.run_sync(lambda: sound_command(plan, sound, work_dir=work_dir))
     crf, size = QUALITY_PRESETS[quality][1], (plan.width, plan.height)
     failed: list[Exception] = []
+    frames = [0]  # written so far, told by the picture thread
 
     async def write_picture() -> None:
+        started = time.monotonic()
         try:
-            summary = await _in_thread(lambda: job.write(picture, size=size, crf=crf, stop=stop.is_set), stop)
-            logger.info("smart render: %s", summary)
+            summary = await _in_thread(
+                lambda: job.write(picture, size=size, crf=crf, stop=stop.is_set, written=frames.append), stop
+            )
+            logger.info("smart render: picture in %.1f s, %s", time.monotonic() - started, summary)
         except RenderError:
             raise  # told to stop: the render is being cancelled anyway
         except Exception as exc:
             logger.warning("smart render failed, rendering in full: %s", exc)
             failed.append(exc)
 
-    broken: list[FFmpegError] = []
-    async with anyio.create_task_group() as group:
-        group.start_soon(write_picture)
-        try:
-            await run_ffmpeg(sound_argv, on_stdout_line=progress.line)
-        except FFmpegError as exc:  # raised plainly below, not inside the task group's exception group
-            broken.append(exc)
-            group.cancel_scope.cancel()
-    if broken:
-        raise broken[0]
+    async def frames_done() -> None:
+        await progress.line(f"out_time_us={int(frames[-1] / plan.fps * 1_000_000)}")
+
+    if problem := await _beside_picture(write_picture, sound_argv, progress, frames_done):
+        raise problem
     if failed:
         return Route("full", "the source's pictures could not be copied")
-    await run_ffmpeg(mux_command(plan, picture, sound, part, work_dir=work_dir))
+    sound_in = sound if copied is None else copied
+    await run_ffmpeg(mux_command(plan, picture, sound_in, part, work_dir=work_dir, copied=copied is not None))
     return Route("smart")
+
+
+async def _beside_picture(
+    write_picture: Callable[[], Coroutine[Any, Any, None]],
+    sound_argv: list[str] | None,
+    progress: Progress,
+    frames_done: Callable[[], Awaitable[None]],
+) -> FFmpegError | None:
+    """Write the picture while ffmpeg renders the sound; with no sound to render, while its frames are
+    reported as the progress. A failed sound pass stops the picture and is returned, to be raised
+    plainly rather than inside the task group's exception group."""
+    async with anyio.create_task_group() as group:
+        if sound_argv is None:
+            group.start_soon(_every, _PROGRESS_EVERY_S, frames_done)
+            try:
+                await write_picture()
+            finally:
+                group.cancel_scope.cancel()
+            return None
+        group.start_soon(write_picture)
+        started = time.monotonic()
+        try:
+            await run_ffmpeg(sound_argv, on_stdout_line=progress.line)
+        except FFmpegError as exc:
+            group.cancel_scope.cancel()
+            return exc
+        logger.info("smart render: sound in %.1f s", time.monotonic() - started)
+    return None
+
+
+async def _every(seconds: float, call: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        await call()
+        await anyio.sleep(seconds)
 
 
 def _captions(plan: Plan) -> str:
