@@ -39,6 +39,7 @@ import importlib
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -353,10 +354,21 @@ async def duration_of(path: Path) -> float:
 CONTENDERS = ("ours", "ffmpeg", "per-piece")
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_once(who: str, draft: dict[str, Any], sources: dict[str, Any], edit: dict[str, Any], out: Path,
-             *, quality: str, work: Path, font: Path) -> tuple[float, int]:  # fmt: skip
-    """One render by ``who``: its wall time and its ffmpeg's peak RSS in bytes."""
+             *, quality: str, work: Path, font: Path) -> tuple[float, int, float]:  # fmt: skip
+    """One render by ``who``: its wall time, its ffmpeg's peak RSS in bytes and its children's CPU seconds.
+
+    The CPU seconds are what the render cost whatever else the machine was running; the wall time
+    also holds how well it kept the cores busy, and what others took from them.
+    """
     preset, crf = render_mod.QUALITY_PRESETS[quality]
+    cpu = _children_cpu()
     start = time.perf_counter()
     with ChildPeak() as peak:
         if who == "ffmpeg":
@@ -365,20 +377,21 @@ def run_once(who: str, draft: dict[str, Any], sources: dict[str, Any], edit: dic
             with per_piece(who == "per-piece"):
                 render = functools.partial(render_ours, draft, sources, out, quality=quality, work_dir=work)
                 anyio.run(render)
-    took = time.perf_counter() - start
-    print(f"  {who:9s}: {secs(took)}, ffmpeg peak {peak.peak / MB:.0f} MB -> "
+    took, cpu = time.perf_counter() - start, _children_cpu() - cpu
+    print(f"  {who:9s}: {secs(took)} (CPU {secs(cpu)}), ffmpeg peak {peak.peak / MB:.0f} MB -> "
           f"{anyio.run(duration_of, out):.2f} s of video", flush=True)  # fmt: skip
-    return took, peak.peak
+    return took, peak.peak, cpu
 
 
 def _yes(met: bool) -> str:
     return "yes" if met else "NO"
 
 
-def render_rows(what: str, quality: str, cuts: int, times: dict[str, list[float]],
-                peaks: dict[str, list[int]], accuracy: dict[str, tuple[int, int]]) -> list[Row]:  # fmt: skip
+def render_rows(what: str, quality: str, cuts: int, times: dict[str, list[float]], peaks: dict[str, list[int]],
+                cpus: dict[str, list[float]], accuracy: dict[str, tuple[int, int]]) -> list[Row]:  # fmt: skip
     """The rows of the engine against the hand-written command (issue 16's bars) and its per-piece method."""
     t = {who: median(v) for who, v in times.items() if v}
+    cpu = {who: median(v) for who, v in cpus.items() if v}
     peak = {who: max(v) / MB for who, v in peaks.items() if v}
     ratio_ff, ratio_peak = t["ours"] / t["ffmpeg"], peak["ours"] / peak["ffmpeg"]
     time_ok, peak_ok = ratio_ff <= BAR_FFMPEG, peak["ours"] <= BAR_PEAK_MB
@@ -388,6 +401,10 @@ def render_rows(what: str, quality: str, cuts: int, times: dict[str, list[float]
         f"  time: ours {secs(t['ours'])} / hand-written ffmpeg {secs(t['ffmpeg'])} = {ratio_ff:.2f}x"
         f"  (bar <= {BAR_FFMPEG}x): {_yes(time_ok)}"
     )
+    cpu_note = (
+        f"CPU (user+sys) {secs(cpu['ours'])} vs {secs(cpu['ffmpeg'])} = {cpu['ours'] / cpu['ffmpeg']:.2f}x"
+    )
+    print(f"  {cpu_note}")
     print(
         f"  peak memory (ffmpeg VmHWM): ours {peak['ours']:.0f} MB, hand-written ffmpeg {peak['ffmpeg']:.0f} MB"
         f" = {ratio_peak:.2f}x  (bar <= {BAR_PEAK_MB} MB): {_yes(peak_ok)}"
@@ -395,7 +412,7 @@ def render_rows(what: str, quality: str, cuts: int, times: dict[str, list[float]
     print(f"  cut accuracy: {ok_new}/{n} pieces exact at both ends: {_yes(ok_new == n)}")
     rows = [
         Row(f"Local render vs one ffmpeg command ({what}, {quality})", secs(t["ours"]),
-            f"{secs(t['ffmpeg'])} (ffmpeg)", ratio_ff, f"≤ {BAR_FFMPEG}×", time_ok),
+            f"{secs(t['ffmpeg'])} (ffmpeg)", ratio_ff, f"≤ {BAR_FFMPEG}×", time_ok, cpu_note),
         Row(f"Local render peak memory, ffmpeg VmHWM ({cuts} cuts, {what})", f"{peak['ours']:.0f} MB",
             f"{peak['ffmpeg']:.0f} MB (ffmpeg)", ratio_peak, f"≤ {BAR_PEAK_MB} MB", peak_ok),
         Row(f"Cut accuracy: first and last frame of each kept piece ({n} cuts, bar-coded frames)",
@@ -494,6 +511,7 @@ def main() -> None:
     moviepy = ensure_moviepy() if use_moviepy else None
     times: dict[str, list[float]] = {who: [] for who in contenders}
     peaks: dict[str, list[int]] = {who: [] for who in contenders}
+    cpus: dict[str, list[float]] = {who: [] for who in contenders}
     with tempfile.TemporaryDirectory(prefix="nemo-bench-lr-") as tmp_name:
         tmp = Path(tmp_name)
         draft, sources = anyio.run(interpret, tmp / "engine", clip, music, instruction)
@@ -502,10 +520,11 @@ def main() -> None:
         for i in range(repeats):
             # Rotate who goes first, so a machine getting busier does not favour one of them.
             for who in contenders[i % len(contenders) :] + contenders[: i % len(contenders)]:
-                took, peak = run_once(who, draft, sources, edit, tmp / f"{who}-{i}.mp4",
-                                      quality=quality, work=tmp / f"work-{who}-{i}", font=font)  # fmt: skip
+                took, peak, cpu = run_once(who, draft, sources, edit, tmp / f"{who}-{i}.mp4",
+                                           quality=quality, work=tmp / f"work-{who}-{i}", font=font)  # fmt: skip
                 times[who].append(took)
                 peaks[who].append(peak)
+                cpus[who].append(cpu)
         accuracy = {
             who: anyio.run(
                 functools.partial(cut_accuracy, tmp, 20 if args.quick else 60, old=who == "per-piece")
@@ -522,7 +541,7 @@ def main() -> None:
     m_ours = median(times["ours"])
     rt = edit["total"] / m_ours
     print(f"realtime factor of the engine on {cores} cores: {rt:.2f}x ({edit['total']:.1f} s of output)")
-    rows = render_rows(what, quality, len(edit["keep"]), times, peaks, accuracy)
+    rows = render_rows(what, quality, len(edit["keep"]), times, peaks, cpus, accuracy)
     rows += moviepy_rows(what, quality, m_ours, mp, mp_note, use_moviepy)
     rows.append(Row(f"Local render realtime factor ({cores} cores, 1080p output)", f"{rt:.2f}× realtime", "–",
                     None, "report", True, f"{edit['total']:.0f} s of video in {secs(m_ours)}"))  # fmt: skip

@@ -14,8 +14,8 @@ import pytest
 
 from nemo_mcp.engine.ffmpeg import find_ffmpeg
 from nemo_mcp.engine.media import probe
-from nemo_mcp.engine.render import SourceMedia, render_draft
-from tests.engine.helpers import ffmpeg
+from nemo_mcp.engine.render import SourceMedia, make_plan, render_draft
+from tests.engine.helpers import ffmpeg, frame_rgb, pixel
 
 # The module (the package's own name `compose` is its function).
 compose = importlib.import_module("nemo_mcp.engine.render.compose")
@@ -121,3 +121,49 @@ async def test_last_piece_lasts_past_the_end_of_its_clips_picture(tmp_path: Path
            "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", str(clip))  # fmt: skip
     frames = await _render(tmp_path, clip, [(200, 300), (500, 1000)])
     assert frames == [*range(6, 15), *range(15, 30), *[29] * 15]
+
+
+def _marked(path: Path, at_s: float, rows: range) -> int:
+    """How many pixels of ``rows`` differ from the bar code (the same in every row) at ``at_s``: text."""
+    frame = frame_rgb(path, at_s, W, H)
+    return sum(
+        1
+        for y in rows
+        for x in range(W)
+        if abs(pixel(frame, W, x, y)[1] - pixel(frame, W, x, H // 2)[1]) > 60
+    )
+
+
+@pytest.mark.anyio
+async def test_short_texts_leave_every_frame_in_place(
+    tmp_path: Path, numbered: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text burned in only over stretches of the timeline shows there, and no frame is lost or repeated."""
+    monkeypatch.setattr(compose, "_TEXT_GAP_S", 0.3)  # stretches on a 2.5 s timeline
+    media = {"n": SourceMedia(numbered, await probe(numbered))}
+    segments = [{"d": d, "m": {"src": "n", "in": i}} for i, d in CUTS]
+    title = {
+        "tt": 7,
+        "m": {"role": "title"},
+        "sg": [{"s": 0, "d": 400, "m": {"text": "Top", "position": "top"}}],
+    }
+    caption = {
+        "tt": 7,
+        "m": {"role": "caption", "burn": True},
+        "sg": [{"s": 1200, "d": 200, "m": {"text": "Low"}}],
+    }
+    draft = {"t": [{"tt": 0, "sg": segments}, title, caption], "m": {"canvas": {"w": W, "h": H}, "fps": FPS}}
+    plan = make_plan(draft, media)
+    assert compose._text_spans(plan) == [(0, 13), (35, 43)]  # two stretches with text, two without
+    out = tmp_path / "out.mp4"
+    await render_draft(draft, media, out, quality="draft", work_dir=tmp_path / "work")
+    assert frame_numbers(out) == [f for i, d in CUTS for f in range(i * FPS // 1000, (i + d) * FPS // 1000)]
+    top, low = range(0, 40), range(140, H)
+    assert _marked(out, 0.2, top) > 20 and _marked(out, 1.3, low) > 20
+    assert (
+        _marked(out, 0.8, top)
+        == _marked(out, 0.8, low)
+        == _marked(out, 2.0, low)
+        == _marked(out, 0.2, low)
+        == 0
+    )

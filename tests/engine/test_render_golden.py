@@ -88,6 +88,12 @@ CASES: dict[str, dict[str, Any]] = {
         {"tt": 7, "sg": [{"s": 2000, "d": 800, "m": {"text": "up here", "position": "top", "size": 30}}]},
         texts("title", (0, 1500, "Title")),
     ),
+    # A short title and a caption over a long clip: libass sees only the stretches they show in.
+    "text_in_stretches": draft(
+        video(clip("a", 20000)),
+        texts("title", (0, 3000, "Title")),
+        {**texts("caption", (9000, 1000, "Later")), "m": {"role": "caption", "burn": True}},
+    ),
     "music_volume_and_loop": draft(
         video(clip("a", 4000)),
         {"tt": 1, "m": {"role": "bgm"}, "sg": [{"s": 0, "m": {"src": "song", "loop": True, "volume": 0.3}}]},

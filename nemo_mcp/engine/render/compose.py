@@ -20,8 +20,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 
 from nemo_mcp.engine.render.assets import Assets
 from nemo_mcp.engine.render.graph import Inputs, Stream, Value, join, number, serialise, source
@@ -37,6 +39,10 @@ _INPUT_MARGIN_S = 0.1
 SEEK_GAP_MS = 30_000
 # See _picture: how far frames are moved later before the one frame-rate conversion.
 _NUDGE_S = 0.0001
+# See _text: text this close together (or to either end) is burned in as one stretch; with more
+# stretches than this (captions all through a talk) libass simply sees every frame.
+_TEXT_GAP_S = 2.0
+_MAX_TEXT_STRETCHES = 9
 
 
 @dataclass(frozen=True)
@@ -259,11 +265,71 @@ def _picture(joined: Stream, plan: Plan, assets: Assets) -> Stream:
     # rounding (and far less than a frame), it goes to the later frame, as ``fps`` rounds halves.
     joined = joined.filter("setpts", f"PTS+{number(_NUDGE_S)}/TB").filter("fps", plan.fps)
     if assets.subtitles is not None:
-        options: dict[str, Value] = {"filename": str(assets.subtitles)}
-        if assets.fonts_dir is not None:
-            options["fontsdir"] = str(assets.fonts_dir)
-        joined = joined.filter("subtitles", **options)
+        joined = _text(joined, plan, assets.subtitles, assets.fonts_dir)
     return _fades(joined, plan, "fade").filter("format", "yuv420p")
+
+
+def _text_spans(plan: Plan) -> list[tuple[int, int]]:
+    """The output frames [first, end) during which burned-in text may show, merged and in order.
+
+    Widened by a frame either side (ASS times are in centiseconds); gaps and ends shorter than
+    :data:`_TEXT_GAP_S` are joined to the text around them, so no stretch is only a frame or two.
+    """
+    total, fps = plan.total_frames, plan.fps
+    gap = max(2, math.ceil(_TEXT_GAP_S * fps))
+    spans: list[tuple[int, int]] = []
+    for text in sorted((t for t in plan.texts if not t.soft), key=lambda t: t.start_ms):
+        first = max(0, math.floor(text.start_ms * fps / 1000) - 1)
+        end = min(total, math.ceil(text.end_ms * fps / 1000) + 1)
+        if first >= end:
+            continue
+        if spans and first - spans[-1][1] < gap:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((first, end))
+    if spans and spans[0][0] < gap:
+        spans[0] = (0, spans[0][1])
+    if spans and total - spans[-1][1] < gap:
+        spans[-1] = (spans[-1][0], total)
+    return spans
+
+
+def _text(stream: Stream, plan: Plan, subtitles: Path, fonts_dir: Path | None) -> Stream:
+    """The picture with the ASS text burned in, libass running only on the frames it may show on.
+
+    ``subtitles`` has no timeline support and copies every frame it is given that another filter
+    still holds (after ``split``, most of them) before blending nothing into it; a short title over
+    a long video would cost a 1080p copy per frame. So the picture is cut into stretches with and
+    without text (the stretches follow each other, so nothing piles up between branches), and only
+    the stretches with text pass through libass, at their own timestamps, before being joined again.
+    """
+    options: dict[str, Value] = {"filename": str(subtitles)}
+    if fonts_dir is not None:
+        options["fontsdir"] = str(fonts_dir)
+    total = plan.total_frames
+    bounds: list[tuple[int, int, bool]] = []
+    at = 0
+    for first, end in _text_spans(plan):
+        if first > at:
+            bounds.append((at, first, False))
+        bounds.append((first, end, True))
+        at = end
+    if at < total:
+        bounds.append((at, total, False))
+    if len(bounds) <= 1 or len(bounds) > _MAX_TEXT_STRETCHES:
+        return stream.filter("subtitles", **options)  # text all through (or nearly): one pass
+    stretches = []
+    for (first, end, text), branch in zip(bounds, _branches(stream, "split", len(bounds)), strict=True):
+        cut: dict[str, Value] = {"start_frame": first} if first > 0 else {}
+        if end < total:
+            cut["end_frame"] = end
+        stretch = branch.filter("trim", **cut)
+        if text:
+            stretch = stretch.filter("subtitles", **options)
+        # concat counts each stretch from 0 and places it after the one before.
+        stretches.append(stretch.filter("setpts", "PTS-STARTPTS"))
+    (joined,) = join("concat", stretches, ("v",), n=len(stretches), v=1, a=0)
+    return joined
 
 
 def _mix(joined: Stream, plan: Plan, inputs: Inputs) -> Stream:
