@@ -44,6 +44,7 @@ SUITE = [
     Bench("smart_render", "smart_render.py", timeout=2400),
     Bench("client_limits", "client_limits.py", timeout=120),
     Bench("asr", "asr.py", timeout=900),
+    Bench("asr_long", "asr_long.py", timeout=2400),
     Bench("preview", "preview.py", timeout=1800),
     Bench("lecture45", "lecture45.py", timeout=2400),
     Bench("scenes", "scenes.py", timeout=1200),

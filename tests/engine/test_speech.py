@@ -6,7 +6,9 @@ import itertools
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from nemo_mcp.draft import ops
@@ -15,6 +17,7 @@ from nemo_mcp.engine.analysis import SessionAnalyzer
 from nemo_mcp.engine.edit import EditState, Executor, MediaRef, StepResult, place_uploads, plan
 from nemo_mcp.engine.edit.sections import on_whole_seconds
 from nemo_mcp.engine.media import MediaError, Word, choose_model, probe, recognise, words_to_cues
+from nemo_mcp.engine.media import speech as speech_mod
 from nemo_mcp.engine.media.whisper_models import _byte_progress
 from tests.engine.helpers import ffmpeg, mean_volume_db
 from tests.engine.wer import normalise, word_errors
@@ -116,6 +119,89 @@ async def test_caption_wer_on_the_test_narration_matches_raw_whisper() -> None:
     theirs = word_errors(reference, normalise(" ".join(s.text for s in segments)))
     assert ours / len(reference) <= 0.08
     assert ours <= theirs + 1  # one word of slack: the two split the sound differently
+
+
+@pytest.fixture(scope="module")
+def lecture_twice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo narration (45 s), 5 s of silence, and the narration again: speech for several windows."""
+    out = tmp_path_factory.mktemp("long") / "twice.wav"
+    graph = "[0]apad=pad_dur=5[a];[a][1]concat=n=2:v=0:a=1,aresample=16000,aformat=channel_layouts=mono"
+    ffmpeg("-i", str(LECTURE), "-i", str(LECTURE), "-filter_complex", graph, str(out))
+    return out
+
+
+@pytest.mark.anyio
+async def test_long_speech_is_recognised_window_by_batch_on_the_file_clock(
+    lecture_twice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Speech longer than a window comes back whole, timed on the file's clock, with progress per batch."""
+    monkeypatch.setattr(speech_mod, "_BATCH", 1)  # each window its own batch: several progress reports
+    script = " ".join(c.text for c in media_mod.parse_subtitles(LECTURE.with_suffix(".srt").read_text()))
+    reference = normalise(f"{script} {script}")
+    info = await probe(lecture_twice)
+    reports: list[tuple[str, float, float]] = []
+    found = await recognise(
+        lecture_twice,
+        choose_model(_model_dir(), "en"),
+        language="en",
+        on_progress=lambda *r: reports.append(r),
+    )
+    assert word_errors(reference, normalise(" ".join(w.text for w in found.words))) / len(reference) <= 0.08
+    assert all(0 <= w.start_ms <= w.end_ms <= info.duration_ms + 100 for w in found.words)
+    assert all(a.start_ms <= b.start_ms for a, b in itertools.pairwise(found.words))
+    # the second reading starts after the first one's 45 s and the 5 s pause, where it is in the file
+    second = [i for i, w in enumerate(found.words) if _words(w.text) == ["welcome"]]
+    assert len(second) == 2 and 49_000 <= found.words[second[1]].start_ms <= 53_000
+    assert sum(1 for s in found.sentences if "photosynthesis" in s.text.lower()) >= 4
+    assert len(reports) >= 3 and all(what == "transcribe" for what, _, _ in reports)
+    done = [d for _, d, _ in reports]
+    assert done == sorted(done) and done[-1] == reports[-1][2] == pytest.approx(
+        info.duration_ms / 1000, abs=0.1
+    )
+
+
+@pytest.mark.anyio
+async def test_cancelling_long_recognition_stops_after_the_batch_under_way(
+    lecture_twice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancelled recognition decodes no further batch once the one under way is done."""
+    monkeypatch.setattr(speech_mod, "_BATCH", 1)
+    decoded: list[int] = []
+    real = speech_mod._recognise_batch
+
+    def counting(*args: Any) -> Any:
+        decoded.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(speech_mod, "_recognise_batch", counting)
+    with anyio.CancelScope() as scope:
+        await recognise(
+            lecture_twice,
+            choose_model(_model_dir(), "en"),
+            language="en",
+            on_progress=lambda *_: scope.cancel(),
+        )
+    assert scope.cancelled_caught
+    assert decoded == [1]
+
+
+def test_speech_longer_than_a_window_is_split_at_its_quiet_moments() -> None:
+    """70 s of speech without a pause is cut in the short dips nearest even thirds, each piece under 30 s."""
+    import numpy as np
+
+    rate = speech_mod.SAMPLE_RATE
+    audio = np.random.default_rng(3).uniform(-0.5, 0.5, 72 * rate).astype(np.float32)
+    for dip_s in (24.0, 47.2):  # 100 ms near-silences, within a second of the even cuts (24.33 s, 47.67 s)
+        audio[int(dip_s * rate) : int((dip_s + 0.1) * rate)] *= 0.001
+    start = rate  # the stretch runs from 1 s to 71 s
+    pieces = speech_mod._split_long(audio, [{"start": start, "end": 71 * rate}, {"start": 0, "end": 10}])
+    assert pieces[-1] == {"start": 0, "end": 10}  # short stretches are left alone
+    long = pieces[:-1]
+    assert long[0]["start"] == start and long[-1]["end"] == 71 * rate
+    assert all(a["end"] == b["start"] for a, b in itertools.pairwise(long))
+    assert all(p["end"] - p["start"] <= 30 * rate for p in long)
+    cuts_s = [p["start"] / rate for p in long[1:]]
+    assert len(cuts_s) == 2 and 24.0 <= cuts_s[0] <= 24.1 and 47.2 <= cuts_s[1] <= 47.3
 
 
 @pytest.mark.anyio
