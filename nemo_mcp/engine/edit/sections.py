@@ -28,23 +28,51 @@ async def _sentence_pauses(ws: Workspace) -> list[Interval]:
     return [(a.end, b.start) for a, b in itertools.pairwise(sentences) if b.start >= a.end]
 
 
-def on_whole_seconds(starts: Sequence[int], pauses: Sequence[Interval], tolerance_ms: int) -> list[int]:
+def on_whole_seconds(
+    starts: Sequence[int], pauses: Sequence[Interval], tolerance_ms: int, min_gap_ms: int = 0
+) -> list[int]:
     """Starts on whole seconds, moved into the nearest pause between sentences when one is close.
 
-    Inside a pause the first whole second is used (YouTube lists whole seconds); a pause too
-    short to hold one gets its middle.
+    Inside a pause the whole second nearest the start is used (YouTube lists whole seconds), so
+    a chapter placed on a slide change inside a pause keeps that slide's second; a pause too
+    short to hold one gets its middle. A move that would leave a section shorter than
+    ``min_gap_ms`` (on the whole seconds a viewer sees) is not made: the start keeps its second.
     """
-    out: set[int] = set()
-    for s in starts:
-        near = [(0 if a <= s <= b else min(abs(s - a), abs(s - b)), a, b) for a, b in pauses]
-        best = min(near, default=None)
-        if s <= 0 or best is None or best[0] > tolerance_ms:
-            out.add(s // 1000 * 1000)
+    out: list[int] = []
+    for i, s in enumerate(starts):
+        if s <= 0:
+            out[:] = out or [0]
             continue
-        _, a, b = best
-        whole = -(-a // 1000) * 1000
-        out.add(whole if whole <= b else (a + b) // 2)
-    return sorted(out)
+        options = [_into_pause(s, pauses, tolerance_ms), s // 1000 * 1000, -(-s // 1000) * 1000]
+        after = starts[i + 1] if i + 1 < len(starts) else None
+        before = out[-1] if out else None
+        chosen = next(
+            (t for t in options if t is not None and _fits(t, before, after, min_gap_ms)), s // 1000 * 1000
+        )
+        if not out or chosen > out[-1]:
+            out.append(chosen)
+    return out
+
+
+def _fits(t: int, before: int | None, after: int | None, min_gap_ms: int) -> bool:
+    """Whether a start at ``t`` keeps both sections around it ``min_gap_ms`` long, in listed seconds."""
+    seen = t // 1000
+    return (before is None or (seen - before // 1000) * 1000 >= min_gap_ms) and (
+        after is None or (after // 1000 - seen) * 1000 >= min_gap_ms
+    )
+
+
+def _into_pause(s: int, pauses: Sequence[Interval], tolerance_ms: int) -> int | None:
+    """``s`` moved into the nearest pause within ``tolerance_ms`` (None when none is that close)."""
+    near = [(0 if a <= s <= b else min(abs(s - a), abs(s - b)), a, b) for a, b in pauses]
+    best = min(near, default=None)
+    if best is None or best[0] > tolerance_ms:
+        return None
+    _, a, b = best
+    first, last = -(-a // 1000) * 1000, b // 1000 * 1000
+    if first > last:
+        return (a + b) // 2
+    return min(max(round(s / 1000) * 1000, first), last)
 
 
 async def split_segments(ws: Workspace, op: SplitSegments) -> Outcome:
@@ -77,7 +105,7 @@ async def split_segments(ws: Workspace, op: SplitSegments) -> Outcome:
     )
     starts = ops.plan_sections(total, n, candidates, tolerance_ms=tolerance, min_gap_ms=10_000)
     # A learning segment never starts inside a sentence when what is said is known.
-    starts = on_whole_seconds(starts, await _sentence_pauses(ws) if n > 1 else [], tolerance)
+    starts = on_whole_seconds(starts, await _sentence_pauses(ws) if n > 1 else [], tolerance, 10_000)
     titles = await section_titles(ws, starts, "Segment")
     ends = [*starts[1:], total]
     m = ops.project_meta(ws.draft)
@@ -128,7 +156,7 @@ async def generate_chapters(ws: Workspace, op: GenerateChapters) -> Outcome:
             min_gap_ms=ops.YOUTUBE_MIN_CHAPTER_MS + 999,
         )
         pauses = await _sentence_pauses(ws) if n > 1 else []
-        starts = on_whole_seconds(starts, pauses, round(total / n / 3))
+        starts = on_whole_seconds(starts, pauses, round(total / n / 3), ops.YOUTUBE_MIN_CHAPTER_MS)
         titles = await section_titles(ws, starts, "Chapter")
         m["chapters"] = [{"s": s, "title": t} for s, t in zip(starts, titles, strict=True)]
     if show_titles:

@@ -107,8 +107,11 @@ class Workspace:
 
     async def candidates(self) -> list[tuple[int, float]]:
         """Good places to start a chapter or a segment, weighted."""
-        out: list[tuple[int, float]] = [(t, 1.5) for t in self._source_changes()]
-        out += [(t, 1.0) for t in await self.timeline_scenes()]
+        # A change of clip or of slide is where the video's own structure breaks, and chapter
+        # titles are read off the slide shown there: within the tolerance it beats any pause
+        # (at most 1.2), or a lecture's chapters drift off its slides as the even split drifts.
+        out: list[tuple[int, float]] = [(t, 2.5) for t in self._source_changes()]
+        out += [(t, 2.0) for t in await self.timeline_scenes()]
         for a, b in await self.timeline_silences(noise_db=-35.0, min_silence_ms=600):
             # The middle of a pause; longer pauses are stronger breaks.
             out.append(((a + b) // 2, 0.6 + min(0.6, (b - a) / 5000)))
