@@ -304,13 +304,16 @@ async def recognise(
     # One worker-thread call per batch: a cancelled edit (the user pressed stop) frees the CPU
     # after the batch under way instead of at the end of a long file.
     batches = _batches(speech)
-    for i, batch in enumerate(batches, 1):
+    for batch in batches:
+        if on_progress is not None:
+            # Before each batch as well as after the last: a file of one batch still says, while
+            # it is heard, that recognition is under way.
+            heard_s = words[-1].end_ms / 1000 if words else 0.0
+            on_progress("transcribe", min(heard_s, speech.duration_s), speech.duration_s)
         found, language = await anyio.to_thread.run_sync(_recognise_batch, speech, batch, language)
         words += found
-        if on_progress is not None:
-            heard_s = words[-1].end_ms / 1000 if words else 0.0
-            done = speech.duration_s if i == len(batches) else min(heard_s, speech.duration_s)
-            on_progress("transcribe", done, speech.duration_s)
+    if on_progress is not None and batches:
+        on_progress("transcribe", speech.duration_s, speech.duration_s)
     transcript = Transcript(
         language=language or "",
         model=choice.name,
