@@ -41,7 +41,8 @@ def on_whole_seconds(
     out: list[int] = []
     for i, s in enumerate(starts):
         if s <= 0:
-            out[:] = out or [0]
+            if not out:
+                out.append(0)
             continue
         options = [_into_pause(s, pauses, tolerance_ms), s // 1000 * 1000, -(-s // 1000) * 1000]
         after = starts[i + 1] if i + 1 < len(starts) else None
