@@ -40,7 +40,7 @@ SUITE = [
     Bench("edit_stream", "edit_stream.py"),
     Bench("concurrency", "concurrency.py"),
     Bench("export", "export_poll.py"),
-    Bench("local_render", "local_render.py", timeout=1800),
+    Bench("local_render", "local_render.py", timeout=2700),
     Bench("smart_render", "smart_render.py", timeout=2400),
     Bench("client_limits", "client_limits.py", timeout=120),
     Bench("asr", "asr.py", timeout=900),
