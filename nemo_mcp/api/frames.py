@@ -27,7 +27,10 @@ _ERROR_CHARS = 500
 
 class _AdkModel(BaseModel):
     model_config = ConfigDict(
-        alias_generator=AliasGenerator(validation_alias=to_camel), populate_by_name=True, extra="allow"
+        alias_generator=AliasGenerator(validation_alias=to_camel),
+        populate_by_name=True,
+        extra="allow",
+        defer_build=True,
     )
 
 

@@ -26,7 +26,7 @@ def new_render_id(clock: Callable[[], float] = time.time) -> str:
 
 
 class WireModel(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 def _as_str(value: Any) -> Any:

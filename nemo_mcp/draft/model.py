@@ -146,7 +146,7 @@ def _whole(value: Any) -> int | None:
 class _Node(BaseModel):
     """A draft object: declared fields typed strictly, everything else kept verbatim."""
 
-    model_config = ConfigDict(extra="allow", strict=True)
+    model_config = ConfigDict(extra="allow", strict=True, defer_build=True)
 
     # Declared fields whose input had the wrong shape, kept as sent.
     _misfits: dict[str, Any] = PrivateAttr(default_factory=dict)
