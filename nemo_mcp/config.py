@@ -10,12 +10,11 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from nemo_mcp.errors import ConfigError
 
@@ -149,18 +148,33 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir("nemo-mcp", appauthor=False))
 
 
-class Settings(BaseSettings):
-    """Every knob of nemo-mcp. Environment variables are the field names with ``NEMO_`` in front."""
+def _environment(fields: dict[str, Any]) -> dict[str, str]:
+    """The set, non-empty ``NEMO_*`` variables of ``fields``, by field name (names matched in any case).
+
+    A field's variable is its ``validation_alias`` where it has one (``home`` is NEMO_MCP_HOME,
+    never the unrelated HOME), else its name upper-cased after ``NEMO_``.
+    """
+    found = {name.upper(): value for name, value in os.environ.items() if name[:5].upper() == "NEMO_"}
+    values: dict[str, str] = {}
+    for name, field in fields.items():
+        alias = field.validation_alias
+        value = found.get(alias if isinstance(alias, str) else f"NEMO_{name.upper()}", "")
+        if value.strip():
+            values[name] = value
+    return values
+
+
+class Settings(BaseModel):
+    """Every knob of nemo-mcp. Environment variables are the field names with ``NEMO_`` in front.
+
+    Values given to the constructor (the command line's flags) win over the environment, which
+    wins over the defaults. A small reader of our own rather than pydantic-settings: that package
+    cost about 20 ms of every start-up, for a job of twenty lines.
+    """
 
     # populate_by_name: Settings(home=…) works, while only NEMO_MCP_HOME is read from the
     # environment (an alias "home" would also match the unrelated HOME variable).
-    model_config = SettingsConfigDict(
-        env_prefix="NEMO_",
-        extra="ignore",
-        validate_default=True,
-        env_ignore_empty=True,
-        populate_by_name=True,
-    )
+    model_config = ConfigDict(extra="ignore", validate_default=True, populate_by_name=True)
 
     token: SecretStr | None = Field(
         default=None, description="Your own NemoVideo token (else a free anonymous one)."
@@ -178,12 +192,12 @@ class Settings(BaseSettings):
         default="cloud", description="cloud (NemoVideo) or local (embedded ffmpeg engine)."
     )
     language: str = Field(default="en", description="Language code for new projects.")
-    upload_roots: Annotated[list[Path], NoDecode] = Field(
+    upload_roots: list[Path] = Field(
         default_factory=list,
         description="Extra folders uploads may read from (os.pathsep-separated in the env).",
     )
     download_dir: Path | None = Field(default=None, description="Default folder for downloaded exports.")
-    download_roots: Annotated[list[Path], NoDecode] = Field(
+    download_roots: list[Path] = Field(
         default_factory=list,
         description=(
             "Extra folders export_video may save into (os.pathsep-separated in the env); by default only "
@@ -224,6 +238,9 @@ class Settings(BaseSettings):
         default=DEFAULT_ASR_MODEL,
         description="Speech model: a Whisper name (tiny, base, small, … or .en forms) or a CTranslate2 folder.",
     )
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**_environment(type(self).model_fields), **values})
 
     @field_validator("api_base")
     @classmethod
