@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
 
 from nemo_mcp.errors import ConfigError
 
@@ -148,7 +149,7 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir("nemo-mcp", appauthor=False))
 
 
-def _environment(fields: dict[str, Any]) -> dict[str, str]:
+def _environment(fields: dict[str, FieldInfo]) -> dict[str, str]:
     """The set, non-empty ``NEMO_*`` variables of ``fields``, by field name (names matched in any case).
 
     A field's variable is its ``validation_alias`` where it has one (``home`` is NEMO_MCP_HOME,
